@@ -1,0 +1,12 @@
+//! Docket's workflow engine.
+//!
+//! # Layout
+//! - [`time`]: instants as data ([`time::Timestamp`]) and local legal dates.
+//! - [`calendar`]: working-day calendars, legal periods, deadline clocks and escalation ladders.
+//! - [`model`]: the flow model (nodes, timers, expressions) that YAML is parsed into.
+//! - [`dsl`]: the YAML flow language, read with source locations.
+//! - [`validate`]: the validator: graph checks and compliance guards proven on the graph.
+//! - [`core`]: the pure case state machine: (flow, case state, command) -> (state, effects).
+
+pub mod calendar;
+pub mod time;
