@@ -9,6 +9,7 @@
 //! - [`core`]: the pure case state machine: (flow, case state, command) -> (state, effects).
 
 pub mod calendar;
+pub mod core;
 pub mod dsl;
 pub mod model;
 pub mod problem;

@@ -151,7 +151,7 @@ pub enum EndResult {
 }
 
 /// Who may take a task.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Candidates {
     /// Users by id.
     pub users: Vec<String>,

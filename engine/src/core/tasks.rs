@@ -1,0 +1,248 @@
+//! Task commands: claim, unclaim, delegate, attach a record, complete.
+//!
+//! Authorization that belongs to the case lives here, not in the API: only candidates
+//! claim, only the assignee completes, separation of duties holds.
+
+use super::command::{Actor, Completion, RecordRef};
+use super::effect::Effect;
+use super::error::TransitionError;
+use super::ids::TaskKey;
+use super::machine::{GuardFailure, Machine, check_guard};
+use super::state::{TaskState, Vote};
+use crate::model::{Completion as Rule, NodeKind, UserTask};
+
+impl<'a> Machine<'a> {
+    fn open_task(&self, key: TaskKey) -> Result<(TaskState, &'a UserTask), TransitionError> {
+        let task = self.state.task(key).cloned().ok_or(TransitionError::TaskNotFound(key))?;
+        let def: &'a super::Definition = self.def;
+        match &def.node(task.node).kind {
+            NodeKind::UserTask(spec) => Ok((task, spec)),
+            _ => Err(TransitionError::TaskNotFound(key)),
+        }
+    }
+
+    fn task_mut(&mut self, key: TaskKey) -> Option<&mut TaskState> {
+        self.state.tasks.iter_mut().find(|t| t.key == key)
+    }
+
+    fn is_candidate(task: &TaskState, spec: &UserTask, actor: &Actor) -> bool {
+        let open_to_all = spec.assignee.is_none() && spec.candidates.users.is_empty() && spec.candidates.groups.is_empty();
+        open_to_all
+            || spec.assignee.as_deref() == Some(actor.user.as_str())
+            || spec.candidates.users.contains(&actor.user)
+            || actor.groups.iter().any(|g| spec.candidates.groups.contains(g) || task.escalated_to.contains(g))
+    }
+
+    /// Separation of duties: performers of `separate_from` nodes, and (for distinct
+    /// multi-instance tasks) performers of the token's other instances, may not take it.
+    fn check_separation(&self, task: &TaskState, spec: &UserTask, actor: &Actor) -> Result<(), TransitionError> {
+        let refuse = |reason: String| TransitionError::SeparationOfDuties { task: task.key, user: actor.user.clone(), reason };
+        for other in &spec.separate_from {
+            if self.state.performers.get(&other.name).is_some_and(|users| users.contains(&actor.user)) {
+                return Err(refuse(format!("worked on `{}` of this case", other.name)));
+            }
+        }
+        if spec.multi.as_ref().is_some_and(|m| m.distinct_assignees) {
+            let token = self.state.token(task.token);
+            let voted = token.is_some_and(|t| t.votes.iter().any(|v| v.user == actor.user));
+            let holds_sibling = self
+                .state
+                .tasks
+                .iter()
+                .any(|t| t.token == task.token && t.key != task.key && t.assignee.as_deref() == Some(actor.user.as_str()));
+            if voted || holds_sibling {
+                return Err(refuse("already works on another instance of this task".into()));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn claim(&mut self, key: TaskKey, actor: Actor) -> Result<(), TransitionError> {
+        let (task, spec) = self.open_task(key)?;
+        match &task.assignee {
+            Some(a) if *a == actor.user => return Ok(()),
+            Some(a) => return Err(TransitionError::AlreadyClaimed { task: key, assignee: a.clone() }),
+            None => {}
+        }
+        if !Self::is_candidate(&task, spec, &actor) {
+            return Err(TransitionError::NotCandidate { task: key, user: actor.user });
+        }
+        self.check_separation(&task, spec, &actor)?;
+        self.assign(key, Some(actor.user));
+        Ok(())
+    }
+
+    fn assign(&mut self, key: TaskKey, assignee: Option<String>) {
+        if let Some(t) = self.task_mut(key) {
+            t.assignee = assignee.clone();
+        }
+        self.effects.push(Effect::AssignTask { task: key, assignee });
+    }
+
+    fn require_assignee(task: &TaskState, actor: &Actor) -> Result<(), TransitionError> {
+        if task.assignee.as_deref() == Some(actor.user.as_str()) {
+            Ok(())
+        } else {
+            Err(TransitionError::NotAssignee { task: task.key })
+        }
+    }
+
+    pub(crate) fn unclaim(&mut self, key: TaskKey, actor: Actor) -> Result<(), TransitionError> {
+        let (task, _) = self.open_task(key)?;
+        Self::require_assignee(&task, &actor)?;
+        self.assign(key, None);
+        Ok(())
+    }
+
+    pub(crate) fn delegate(&mut self, key: TaskKey, actor: Actor, to: String) -> Result<(), TransitionError> {
+        let (task, spec) = self.open_task(key)?;
+        Self::require_assignee(&task, &actor)?;
+        let delegate = Actor { user: to.clone(), groups: Vec::new() };
+        self.check_separation(&task, spec, &delegate)?;
+        self.assign(key, Some(to));
+        Ok(())
+    }
+
+    pub(crate) fn attach_record(&mut self, key: TaskKey, actor: Actor, record: RecordRef) -> Result<(), TransitionError> {
+        let (task, _) = self.open_task(key)?;
+        Self::require_assignee(&task, &actor)?;
+        if let Some(t) = self.task_mut(key) {
+            t.records.push(record.clone());
+        }
+        self.effects.push(Effect::AttachRecord { task: key, record });
+        Ok(())
+    }
+
+    pub(crate) fn complete(&mut self, key: TaskKey, actor: Actor, completion: Completion) -> Result<(), TransitionError> {
+        let (task, spec) = self.open_task(key)?;
+        match &task.assignee {
+            Some(_) => Self::require_assignee(&task, &actor)?,
+            None if Self::is_candidate(&task, spec, &actor) => {}
+            None => return Err(TransitionError::NotCandidate { task: key, user: actor.user }),
+        }
+        self.check_separation(&task, spec, &actor)?;
+        check_outcome(spec, completion.outcome.as_deref())?;
+        self.check_form(spec, &completion)?;
+        check_checklist(spec, &completion)?;
+        let mut records = task.records.clone();
+        records.extend(completion.records.iter().cloned());
+        let missing: Vec<String> =
+            spec.required_records.iter().filter(|kind| !records.iter().any(|r| &r.kind == *kind)).cloned().collect();
+        if !missing.is_empty() {
+            return Err(TransitionError::MissingRecords(missing));
+        }
+        let def: &'a super::Definition = self.def;
+        let node = def.node(task.node);
+        // The guard is checked again at completion: the completion's variables may change
+        // whether it applies.
+        if let Some(guard) = &node.guard {
+            let mut probe = self.state.clone();
+            probe.variables.extend(completion.variables.clone());
+            if let Err(GuardFailure::Violated(_) | GuardFailure::Eval(_)) = check_guard(&def.flow, &probe, node, guard) {
+                return Err(TransitionError::GuardViolated {
+                    node: node.id.clone(),
+                    requires: guard.requires.name.clone(),
+                    outcome: guard.outcome.clone(),
+                });
+            }
+        }
+
+        self.state.variables.extend(completion.variables);
+        self.state.tasks.retain(|t| t.key != key);
+        self.effects.push(Effect::CompleteTask { task: key, by: actor.user.clone(), outcome: completion.outcome.clone(), records });
+        self.state.performers.entry(node.id.clone()).or_default().push(actor.user.clone());
+        let token_id = task.token;
+        let Some(token) = self.token_mut(token_id) else { return Ok(()) };
+        token.votes.push(Vote { user: actor.user, outcome: completion.outcome });
+        let votes = token.votes.clone();
+        let open = self.state.tasks.iter().filter(|t| t.token == token_id).count();
+        if let Some(outcome) = decide(spec, &votes, open) {
+            if let Some(outcome) = outcome {
+                self.state.outcomes.insert(node.id.clone(), serde_json::Value::String(outcome));
+            }
+            self.clear_token(token_id);
+            self.leave(token_id);
+            self.run();
+        }
+        Ok(())
+    }
+
+    fn check_form(&self, spec: &UserTask, completion: &Completion) -> Result<(), TransitionError> {
+        for field in spec.form.iter().filter(|f| f.required) {
+            if !completion.variables.contains_key(&field.var) {
+                return Err(TransitionError::BadVariable { name: field.var.clone(), reason: "required by the form".into() });
+            }
+        }
+        self.check_variables(&completion.variables)
+    }
+
+    /// Every variable must be declared and of its declared type.
+    pub(crate) fn check_variables(&self, variables: &super::command::Variables) -> Result<(), TransitionError> {
+        for (name, value) in variables {
+            let decl = self
+                .flow()
+                .variable(name)
+                .ok_or_else(|| TransitionError::BadVariable { name: name.clone(), reason: "not declared by the flow".into() })?;
+            if !decl.ty.admits(value) {
+                return Err(TransitionError::BadVariable { name: name.clone(), reason: format!("must be a {}", decl.ty.as_str()) });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_outcome(spec: &UserTask, outcome: Option<&str>) -> Result<(), TransitionError> {
+    match outcome {
+        None if spec.outcomes.is_empty() => Ok(()),
+        None => Err(TransitionError::BadOutcome(format!("choose one of: {}", spec.outcomes.join(", ")))),
+        Some(o) if spec.outcomes.iter().any(|x| x == o) => Ok(()),
+        Some(o) if spec.outcomes.is_empty() => Err(TransitionError::BadOutcome(format!("this task takes no outcome, got `{o}`"))),
+        Some(o) => Err(TransitionError::BadOutcome(format!("`{o}` is not one of: {}", spec.outcomes.join(", ")))),
+    }
+}
+
+fn check_checklist(spec: &UserTask, completion: &Completion) -> Result<(), TransitionError> {
+    let unmet: Vec<String> = spec
+        .checklist
+        .iter()
+        .filter(|item| item.required && completion.checklist.get(&item.id) != Some(&true))
+        .map(|item| item.id.clone())
+        .collect();
+    if unmet.is_empty() { Ok(()) } else { Err(TransitionError::ChecklistIncomplete(unmet)) }
+}
+
+/// Whether a (multi-instance) task is done after a completion, and with which outcome.
+/// `Some(outcome)` when done; `None` while instances remain to be completed.
+fn decide(spec: &UserTask, votes: &[Vote], open: usize) -> Option<Option<String>> {
+    let last = votes.last().and_then(|v| v.outcome.clone());
+    let Some(multi) = &spec.multi else { return Some(last) };
+    let total = multi.count as usize;
+    match multi.completion {
+        Rule::All => (open == 0).then(|| majority(votes, total).or(last)),
+        Rule::Any => Some(last),
+        Rule::Majority => {
+            if spec.outcomes.is_empty() {
+                return (votes.len() * 2 > total).then_some(None);
+            }
+            match majority(votes, total) {
+                Some(outcome) => Some(Some(outcome)),
+                None if open == 0 => Some(Some("no_majority".to_owned())),
+                None => None,
+            }
+        }
+    }
+}
+
+/// The outcome chosen by more than half of `total`, if any.
+fn majority(votes: &[Vote], total: usize) -> Option<String> {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for v in votes {
+        if let Some(o) = v.outcome.as_deref() {
+            match counts.iter_mut().find(|(x, _)| *x == o) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((o, 1)),
+            }
+        }
+    }
+    counts.into_iter().find(|(_, n)| n * 2 > total).map(|(o, _)| o.to_owned())
+}
