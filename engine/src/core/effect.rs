@@ -37,6 +37,8 @@ pub enum TimerPurpose {
     JobRetry {
         /// The job.
         job: JobKey,
+        /// The token waiting for it.
+        token: TokenId,
     },
 }
 

@@ -19,7 +19,7 @@ impl Machine<'_> {
             TimerPurpose::Catch { token, node } => self.catch_fired(token, node),
             TimerPurpose::Boundary { token, boundary } => self.boundary_fired(token, boundary),
             TimerPurpose::Ladder { token, step } => self.ladder_step(token, step),
-            TimerPurpose::JobRetry { job } => self.retry_job(job),
+            TimerPurpose::JobRetry { job, .. } => self.retry_job(job),
         }
         self.run();
         Ok(())
@@ -99,7 +99,7 @@ impl Machine<'_> {
             if let Some(j) = self.state.jobs.iter_mut().find(|j| j.key == job) {
                 j.attempt += 1;
             }
-            self.schedule(Timestamp(self.env.now.0.saturating_add(delay)), TimerPurpose::JobRetry { job });
+            self.schedule(Timestamp(self.env.now.0.saturating_add(delay)), TimerPurpose::JobRetry { job, token: state.token });
         } else {
             self.state.jobs.retain(|j| j.key != job);
             self.incident(state.token, "job-failed", format!("retries exhausted after {} attempts: {message}", state.attempt));

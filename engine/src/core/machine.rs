@@ -167,6 +167,7 @@ impl<'a> Machine<'a> {
                 self.set_wait(id, Wait::Publication(key));
                 self.arm_boundaries(id, node);
             }
+            NodeKind::Exclusive(gateway) if gateway.branches.is_empty() => self.leave(id),
             NodeKind::Exclusive(gateway) => match self.choose(gateway, true) {
                 Ok(targets) => self.move_to(id, targets[0]),
                 Err(message) => self.incident(id, "no-branch", message),
@@ -328,6 +329,10 @@ impl<'a> Machine<'a> {
     }
 
     fn split_inclusive(&mut self, id: TokenId, gateway: &Gateway) {
+        if gateway.branches.is_empty() {
+            self.leave(id);
+            return;
+        }
         match self.choose(gateway, false) {
             Ok(targets) => {
                 self.move_to(id, targets[0]);
@@ -499,7 +504,7 @@ impl<'a> Machine<'a> {
 
     /// Cancels everything a token waits for: tasks, timers, jobs, calls, incidents.
     pub(crate) fn clear_token(&mut self, id: TokenId) {
-        let timers: Vec<TimerKey> = self.state.timers.iter().filter(|t| timer_token(&t.purpose, &self.state) == Some(id)).map(|t| t.key).collect();
+        let timers: Vec<TimerKey> = self.state.timers.iter().filter(|t| timer_token(&t.purpose) == id).map(|t| t.key).collect();
         for timer in timers {
             self.cancel_timer(timer);
         }
@@ -561,10 +566,12 @@ pub(crate) enum GuardFailure {
 }
 
 /// The token a timer belongs to.
-pub(crate) fn timer_token(purpose: &TimerPurpose, state: &CaseState) -> Option<TokenId> {
+pub(crate) fn timer_token(purpose: &TimerPurpose) -> TokenId {
     match purpose {
-        TimerPurpose::Catch { token, .. } | TimerPurpose::Boundary { token, .. } | TimerPurpose::Ladder { token, .. } => Some(*token),
-        TimerPurpose::JobRetry { job } => state.jobs.iter().find(|j| j.key == *job).map(|j| j.token),
+        TimerPurpose::Catch { token, .. }
+        | TimerPurpose::Boundary { token, .. }
+        | TimerPurpose::Ladder { token, .. }
+        | TimerPurpose::JobRetry { token, .. } => *token,
     }
 }
 

@@ -37,7 +37,7 @@ pub mod state;
 
 mod events;
 mod lifecycle;
-mod machine;
+pub(crate) mod machine;
 mod tasks;
 
 #[cfg(test)]

@@ -99,11 +99,18 @@ pub(crate) fn node(id: &str, id_loc: Loc, idx: NodeIdx, yaml: &Yaml, problems: &
 fn check_shape(node: &Node, what: &str, problems: &mut Problems) {
     let n = node.next.len();
     let many = matches!(node.kind, NodeKind::Parallel | NodeKind::EventBased);
-    let routed = matches!(node.kind, NodeKind::Exclusive(_) | NodeKind::Inclusive(_));
-    let terminal = matches!(node.kind, NodeKind::End(_));
-    if (terminal || routed) && n > 0 {
-        let instead = if terminal { "an end event has no way out" } else { "route with `branches`" };
-        problems.push(Code::UnknownKey, node.next[0].loc, format!("{what} takes no `next`: {instead}"));
+    let branches = match &node.kind {
+        NodeKind::Exclusive(g) | NodeKind::Inclusive(g) => g.branches.len(),
+        _ => 0,
+    };
+    if matches!(node.kind, NodeKind::End(_)) && n > 0 {
+        problems.push(Code::UnknownKey, node.next[0].loc, format!("{what} takes no `next`: an end event has no way out"));
+    } else if branches > 0 && n > 0 {
+        problems.push(
+            Code::BadValue,
+            node.next[0].loc,
+            format!("{what} has both `branches` and `next`; a gateway routes with `branches`, a pure merge with `next`"),
+        );
     } else if !many && n > 1 {
         problems.push(
             Code::BadValue,

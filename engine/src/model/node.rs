@@ -286,7 +286,8 @@ pub struct Branch {
     pub loc: Loc,
 }
 
-/// Branches of an exclusive or inclusive gateway (absent on a pure join).
+/// Branches of an exclusive or inclusive gateway; empty on a pure merge or join, which
+/// leaves by `next` instead.
 #[derive(Debug, Clone, Default)]
 pub struct Gateway {
     /// In the order written; exclusive gateways take the first that holds.

@@ -1,1 +1,10 @@
+//! Core scenario tests, one file per concern, sharing [`fixtures`].
 
+mod fixtures;
+
+mod deadlines;
+mod events;
+mod gateways;
+mod penalty;
+mod properties;
+mod tasks;
