@@ -1,1 +1,152 @@
-fn main() {}
+//! Benchmarks of the pure core (`cargo bench -p docket-engine`):
+//! - the shipped penalty flow driven to completion in memory, on one core: cases/s and
+//!   node transitions/s;
+//! - reading and validating a generated 200-node flow.
+//!
+//! After criterion's own report, a plain summary prints the figures the README quotes.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group};
+use docket_engine::calendar::Calendar;
+use docket_engine::core::*;
+use docket_engine::time::Timestamp;
+use docket_engine::validate;
+use serde_json::json;
+
+const PENALTY: &str = include_str!("../../workflows/penalty-general.yaml");
+const CHECKLIST: &[&str] =
+    &["subject", "authority", "facts", "evidence", "law", "procedure", "discretion", "documents", "rights", "other"];
+
+fn definition() -> Definition {
+    let parsed = docket_engine::dsl::parse(PENALTY);
+    assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+    Definition::new(Arc::new(parsed.flow.expect("penalty flow"))).expect("runnable")
+}
+
+fn completion(outcome: Option<&str>, vars: serde_json::Value, checklist: &[&str], records: &[&str]) -> Completion {
+    Completion {
+        outcome: outcome.map(str::to_owned),
+        variables: vars.as_object().cloned().unwrap_or_default().into_iter().collect(),
+        checklist: checklist.iter().map(|c| ((*c).to_owned(), true)).collect(),
+        records: records
+            .iter()
+            .map(|k| RecordRef { kind: (*k).to_owned(), sha256: String::new(), size: 0, uri: String::new() })
+            .collect(),
+    }
+}
+
+/// Drives one penalty case (major: with legal review) from start to archive; returns the
+/// node transitions it took.
+fn run_case(def: &Definition, env: &Env<'_>) -> u64 {
+    let mut state = CaseState::new();
+    let mut apply = |state: &mut CaseState, cmd: Command| apply(def, state, cmd, env).expect("accepted");
+    let task = |state: &CaseState, n: usize| state.tasks[n].key;
+    apply(&mut state, Command::Start { variables: Default::default() });
+    let h1 = Actor::new("h1", &["handler"]);
+    let h2 = Actor::new("h2", &["handler"]);
+    let step = |state: &mut CaseState, n: usize, actor: &Actor, c: Completion, apply: &mut dyn FnMut(&mut CaseState, Command) -> Vec<Effect>| {
+        let t = task(state, n);
+        apply(state, Command::Claim { task: t, actor: actor.clone() });
+        apply(state, Command::Complete { task: t, actor: actor.clone(), completion: c });
+    };
+    step(&mut state, 0, &h1, completion(None, json!({}), &[], &["text"]), &mut apply);
+    step(&mut state, 0, &h1, completion(None, json!({ "fine_amount": 60000 }), &[], &["text", "audio_video"]), &mut apply);
+    step(&mut state, 0, &h2, completion(None, json!({}), &[], &["text", "audio_video"]), &mut apply);
+    step(&mut state, 0, &Actor::new("chief", &["section_chief"]), completion(Some("approved"), json!({}), &[], &[]), &mut apply);
+    step(&mut state, 0, &Actor::new("rev", &["legal_reviewer"]), completion(Some("approved"), json!({}), CHECKLIST, &[]), &mut apply);
+    step(&mut state, 0, &Actor::new("boss", &["leader"]), completion(None, json!({}), &[], &["text"]), &mut apply);
+    let publication = PublicationKey(state.next_id - 2);
+    let effects = apply(&mut state, Command::Published { publication });
+    assert!(matches!(effects.last(), Some(Effect::CloseCase { .. })) || state.status == CaseStatus::Completed, "{:?}", state.tokens);
+    state.steps
+}
+
+/// A flow of about 200 nodes: blocks of task -> exclusive -> (parallel split -> two tasks ->
+/// join) | task, repeated.
+fn generated_flow(blocks: usize) -> String {
+    let mut nodes = vec!["  done: { type: end }".to_owned()];
+    let mut next = "done".to_owned();
+    for i in (0..blocks).rev() {
+        nodes.push(format!("  j{i}: {{ type: parallel, next: {next} }}"));
+        nodes.push(format!("  a{i}: {{ type: user_task, candidates: {{ groups: [handler] }}, next: j{i} }}"));
+        nodes.push(format!("  b{i}: {{ type: user_task, candidates: {{ groups: [handler] }}, next: j{i} }}"));
+        nodes.push(format!("  p{i}: {{ type: parallel, next: [a{i}, b{i}] }}"));
+        nodes.push(format!("  q{i}: {{ type: user_task, deadline: {{ within: 5 working_days }}, next: {next} }}"));
+        nodes.push(format!(
+            "  x{i}: {{ type: exclusive, branches: [ {{ when: \"n > {i}\", next: p{i} }}, {{ otherwise: q{i} }} ] }}"
+        ));
+        nodes.push(format!("  t{i}: {{ type: user_task, form: [n], next: x{i} }}"));
+        next = format!("t{i}");
+    }
+    format!(
+        "id: generated\ncalendar: cn-mainland\nvariables:\n  n: {{ type: integer, default: 0 }}\nstart: {next}\nnodes:\n{}\n",
+        nodes.join("\n")
+    )
+}
+
+fn env(calendar: &'static Calendar) -> Env<'static> {
+    Env { now: Timestamp::start_of_local_day(chrono::NaiveDate::from_ymd_opt(2024, 3, 4).expect("date")), calendar: Some(calendar) }
+}
+
+fn benches(c: &mut Criterion) {
+    let def = definition();
+    let calendar = Calendar::shipped("cn-mainland").expect("calendar");
+    let env = env(calendar);
+    let steps = run_case(&def, &env);
+
+    let mut group = c.benchmark_group("penalty_case");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("cases", |b| b.iter(|| black_box(run_case(&def, &env))));
+    group.throughput(Throughput::Elements(steps));
+    group.bench_function("node_transitions", |b| b.iter(|| black_box(run_case(&def, &env))));
+    group.finish();
+
+    let source = generated_flow(29);
+    let calendars = vec!["cn-mainland".to_owned()];
+    let venv = validate::Env { calendars: &calendars, flows: &[] };
+    let checked = validate::check(&source, &venv);
+    assert!(checked.is_valid(), "{:?}", checked.problems);
+    c.bench_function(&format!("parse_validate_{}_nodes", checked.flow.as_ref().map(|f| f.nodes.len()).unwrap_or(0)), |b| {
+        b.iter(|| black_box(validate::check(black_box(&source), &venv)))
+    });
+}
+
+/// A plain summary, measured on one thread for at least two seconds each.
+fn summary() {
+    let def = definition();
+    let calendar = Calendar::shipped("cn-mainland").expect("calendar");
+    let env = env(calendar);
+    let (mut cases, mut steps) = (0u64, 0u64);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(2) {
+        steps += run_case(&def, &env);
+        cases += 1;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!("\nsummary (one core):");
+    println!("  penalty cases to completion: {:>12.0} cases/s", cases as f64 / secs);
+    println!("  node transitions:            {:>12.0} transitions/s ({} per case)", steps as f64 / secs, steps / cases.max(1));
+
+    let source = generated_flow(29);
+    let calendars = vec!["cn-mainland".to_owned()];
+    let venv = validate::Env { calendars: &calendars, flows: &[] };
+    let nodes = validate::check(&source, &venv).flow.map(|f| f.nodes.len()).unwrap_or(0);
+    let mut runs = 0u32;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(2) {
+        black_box(validate::check(&source, &venv));
+        runs += 1;
+    }
+    println!("  parse + validate {nodes}-node flow: {:>8.3} ms", started.elapsed().as_secs_f64() * 1000.0 / f64::from(runs));
+}
+
+criterion_group!(core_benches, benches);
+
+fn main() {
+    core_benches();
+    Criterion::default().configure_from_args().final_summary();
+    summary();
+}

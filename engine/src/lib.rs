@@ -14,3 +14,4 @@ pub mod dsl;
 pub mod model;
 pub mod problem;
 pub mod time;
+pub mod validate;

@@ -30,10 +30,45 @@ pub fn successors(node: &Node) -> impl Iterator<Item = NodeIdx> + '_ {
         .filter(|i| *i != NodeIdx::UNRESOLVED)
 }
 
+/// A flow that cannot run: it names nodes it does not have. Only a flow that failed
+/// validation can be in this state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("flow `{flow}` cannot run: {reason}")]
+pub struct DefinitionError {
+    /// The flow key.
+    pub flow: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
 impl Definition {
-    /// Prepares a flow. The flow should have passed validation; unresolved targets are
-    /// ignored here.
-    pub fn new(flow: Arc<Flow>) -> Self {
+    /// Prepares a flow for running.
+    ///
+    /// # Errors
+    /// When a reference to a node is unresolved: run [`crate::validate`] first.
+    pub fn new(flow: Arc<Flow>) -> Result<Self, DefinitionError> {
+        let unresolved = |t: &crate::model::Target| t.idx == NodeIdx::UNRESOLVED || t.idx.get() >= flow.nodes.len();
+        let bad = std::iter::once(&flow.start)
+            .chain(flow.nodes.iter().flat_map(|n| {
+                let branches: &[crate::model::Branch] = match &n.kind {
+                    NodeKind::Exclusive(g) | NodeKind::Inclusive(g) => &g.branches,
+                    _ => &[],
+                };
+                let separate: &[crate::model::Target] = match &n.kind {
+                    NodeKind::UserTask(t) => &t.separate_from,
+                    _ => &[],
+                };
+                n.next
+                    .iter()
+                    .chain(branches.iter().map(|b| &b.target))
+                    .chain(n.boundary.iter().map(|b| &b.target))
+                    .chain(n.guard.iter().map(|g| &g.requires))
+                    .chain(separate)
+            }))
+            .find(|t| unresolved(t));
+        if let Some(t) = bad {
+            return Err(DefinitionError { flow: flow.id.clone(), reason: format!("`{}` is not a node", t.name) });
+        }
         let n = flow.nodes.len();
         let words = n.div_ceil(64).max(1);
         let mut incoming = vec![0u32; n];
@@ -53,7 +88,7 @@ impl Definition {
                 }
             }
         }
-        Definition { flow, incoming, reach }
+        Ok(Definition { flow, incoming, reach })
     }
 
     /// Whether a token at `from` can still arrive at `to`.

@@ -10,7 +10,7 @@ use super::state::Wait;
 use crate::model::{BoundaryTrigger, NodeIdx, NodeKind};
 use crate::time::Timestamp;
 
-impl Machine<'_> {
+impl Machine<'_, '_> {
     pub(crate) fn fire_timer(&mut self, key: TimerKey) -> Result<(), TransitionError> {
         // A timer that is no longer armed was cancelled after it was taken: a late event.
         let Some(timer) = self.state.timers.iter().find(|t| t.key == key).cloned() else { return Ok(()) };

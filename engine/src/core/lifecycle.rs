@@ -7,7 +7,7 @@ use super::ids::TaskKey;
 use super::machine::Machine;
 use super::state::CaseStatus;
 
-impl Machine<'_> {
+impl Machine<'_, '_> {
     pub(crate) fn start(&mut self, mut variables: Variables) -> Result<(), TransitionError> {
         if self.state.status != CaseStatus::New {
             return Err(TransitionError::AlreadyStarted);
@@ -99,14 +99,17 @@ impl Machine<'_> {
     pub(crate) fn resume_deadline(&mut self, task: TaskKey) -> Result<(), TransitionError> {
         let token = self.deadline_token(task)?;
         let now = self.env.now;
-        let t = self.token_mut(token).ok_or(TransitionError::TaskNotFound(task))?;
-        let clock = t.deadline.as_mut().ok_or(TransitionError::TaskNotFound(task))?;
+        let t = self.state.token(token).ok_or(TransitionError::TaskNotFound(task))?;
+        // Work on a copy of the clock: a refused command must leave the case as it was.
+        let mut clock = t.deadline.clone().ok_or(TransitionError::TaskNotFound(task))?;
+        let fired = t.ladder_fired.clone();
         clock.resume(now).map_err(|e| TransitionError::Deadline { task, reason: e.to_string() })?;
-        let (clock, fired) = (clock.clone(), t.ladder_fired.clone());
         let calendar = self.env.calendar.ok_or_else(|| TransitionError::Calendar("the flow has no calendar".into()))?;
-        // Check the dates first so that a calendar error refuses the command cleanly.
         clock.ladder_instants(calendar).map_err(|e| TransitionError::Calendar(e.to_string()))?;
         let due = self.arm_ladder(token, &clock, &fired);
+        if let Some(t) = self.token_mut(token) {
+            t.deadline = Some(clock);
+        }
         self.set_due(token, due);
         Ok(())
     }

@@ -20,18 +20,18 @@ use crate::time::Timestamp;
 const MAX_STEPS_PER_COMMAND: u32 = 10_000;
 
 /// One transition in progress: a working copy of the state and the effects so far.
-pub(crate) struct Machine<'a> {
+pub(crate) struct Machine<'a, 's> {
     pub def: &'a Definition,
     pub env: &'a Env<'a>,
-    pub state: CaseState,
+    pub state: &'s mut CaseState,
     pub effects: Vec<Effect>,
     ready: VecDeque<TokenId>,
     steps: u32,
     ended: Option<(Option<String>, bool)>,
 }
 
-impl<'a> Machine<'a> {
-    pub(crate) fn new(def: &'a Definition, env: &'a Env<'a>, state: CaseState) -> Self {
+impl<'a, 's> Machine<'a, 's> {
+    pub(crate) fn new(def: &'a Definition, env: &'a Env<'a>, state: &'s mut CaseState) -> Self {
         Machine { def, env, state, effects: Vec::new(), ready: VecDeque::new(), steps: 0, ended: None }
     }
 
@@ -129,7 +129,7 @@ impl<'a> Machine<'a> {
         let node = self.def.node(token.node);
         self.state.steps += 1;
         if let Some(guard) = &node.guard
-            && let Err(e) = check_guard(self.flow(), &self.state, node, guard)
+            && let Err(e) = check_guard(self.flow(), self.state, node, guard)
         {
             let (code, message) = match e {
                 GuardFailure::Violated(m) | GuardFailure::Eval(m) => ("guard-violated", m),
@@ -308,7 +308,7 @@ impl<'a> Machine<'a> {
         let mut targets = Vec::new();
         for branch in &gateway.branches {
             let Some(when) = &branch.when else { continue };
-            match eval::condition(self.flow(), &self.state, when) {
+            match eval::condition(self.flow(), self.state, when) {
                 Ok(true) => {
                     targets.push(branch.target.idx);
                     if first_only {

@@ -44,7 +44,7 @@ mod tasks;
 mod tests;
 
 pub use command::{Actor, Command, Completion, RecordRef, Variables};
-pub use definition::Definition;
+pub use definition::{Definition, DefinitionError};
 pub use effect::{Effect, TimerPurpose};
 pub use error::TransitionError;
 pub use ids::*;
@@ -72,18 +72,26 @@ pub struct Transition {
     pub effects: Vec<Effect>,
 }
 
-/// Applies one command to a case.
+/// Applies one command to a case, returning the new state and the effects.
 ///
 /// # Errors
-/// A [`TransitionError`] when the command is refused; the state is then unchanged.
+/// A [`TransitionError`] when the command is refused.
 pub fn transition(def: &Definition, state: &CaseState, command: Command, env: &Env<'_>) -> Result<Transition, TransitionError> {
+    let mut state = state.clone();
+    let effects = apply(def, &mut state, command, env)?;
+    Ok(Transition { state, effects })
+}
+
+/// Applies one command to a case in place and returns the effects: [`transition`] without
+/// copying the state, for callers that own it (the store, benchmarks).
+///
+/// # Errors
+/// A [`TransitionError`] when the command is refused; `state` is then unchanged (every
+/// handler checks before it changes anything, and the property tests hold it to that).
+pub fn apply(def: &Definition, state: &mut CaseState, command: Command, env: &Env<'_>) -> Result<Vec<Effect>, TransitionError> {
     let status = state.status;
     if status.is_closed() {
-        return if command.is_engine_event() {
-            Ok(Transition { state: state.clone(), effects: Vec::new() })
-        } else {
-            Err(TransitionError::CaseClosed)
-        };
+        return if command.is_engine_event() { Ok(Vec::new()) } else { Err(TransitionError::CaseClosed) };
     }
     match (&command, status) {
         (Command::Start { .. }, _) => {}
@@ -92,7 +100,7 @@ pub fn transition(def: &Definition, state: &CaseState, command: Command, env: &E
         (_, CaseStatus::Suspended) => return Err(TransitionError::CaseSuspended),
         _ => {}
     }
-    let mut m = Machine::new(def, env, state.clone());
+    let mut m = Machine::new(def, env, state);
     match command {
         Command::Start { variables } => m.start(variables)?,
         Command::Claim { task, actor } => m.claim(task, actor)?,
@@ -115,5 +123,5 @@ pub fn transition(def: &Definition, state: &CaseState, command: Command, env: &E
         Command::Resume => m.resume()?,
         Command::Cancel { .. } => m.cancel()?,
     }
-    Ok(Transition { state: m.state, effects: m.effects })
+    Ok(m.effects)
 }

@@ -11,9 +11,9 @@ use super::machine::{GuardFailure, Machine, check_guard};
 use super::state::{TaskState, Vote};
 use crate::model::{Completion as Rule, NodeKind, UserTask};
 
-impl<'a> Machine<'a> {
-    fn open_task(&self, key: TaskKey) -> Result<(TaskState, &'a UserTask), TransitionError> {
-        let task = self.state.task(key).cloned().ok_or(TransitionError::TaskNotFound(key))?;
+impl<'a> Machine<'a, '_> {
+    fn open_task(&self, key: TaskKey) -> Result<(&TaskState, &'a UserTask), TransitionError> {
+        let task = self.state.task(key).ok_or(TransitionError::TaskNotFound(key))?;
         let def: &'a super::Definition = self.def;
         match &def.node(task.node).kind {
             NodeKind::UserTask(spec) => Ok((task, spec)),
@@ -64,10 +64,10 @@ impl<'a> Machine<'a> {
             Some(a) => return Err(TransitionError::AlreadyClaimed { task: key, assignee: a.clone() }),
             None => {}
         }
-        if !Self::is_candidate(&task, spec, &actor) {
+        if !Self::is_candidate(task, spec, &actor) {
             return Err(TransitionError::NotCandidate { task: key, user: actor.user });
         }
-        self.check_separation(&task, spec, &actor)?;
+        self.check_separation(task, spec, &actor)?;
         self.assign(key, Some(actor.user));
         Ok(())
     }
@@ -89,23 +89,23 @@ impl<'a> Machine<'a> {
 
     pub(crate) fn unclaim(&mut self, key: TaskKey, actor: Actor) -> Result<(), TransitionError> {
         let (task, _) = self.open_task(key)?;
-        Self::require_assignee(&task, &actor)?;
+        Self::require_assignee(task, &actor)?;
         self.assign(key, None);
         Ok(())
     }
 
     pub(crate) fn delegate(&mut self, key: TaskKey, actor: Actor, to: String) -> Result<(), TransitionError> {
         let (task, spec) = self.open_task(key)?;
-        Self::require_assignee(&task, &actor)?;
+        Self::require_assignee(task, &actor)?;
         let delegate = Actor { user: to.clone(), groups: Vec::new() };
-        self.check_separation(&task, spec, &delegate)?;
+        self.check_separation(task, spec, &delegate)?;
         self.assign(key, Some(to));
         Ok(())
     }
 
     pub(crate) fn attach_record(&mut self, key: TaskKey, actor: Actor, record: RecordRef) -> Result<(), TransitionError> {
         let (task, _) = self.open_task(key)?;
-        Self::require_assignee(&task, &actor)?;
+        Self::require_assignee(task, &actor)?;
         if let Some(t) = self.task_mut(key) {
             t.records.push(record.clone());
         }
@@ -116,47 +116,68 @@ impl<'a> Machine<'a> {
     pub(crate) fn complete(&mut self, key: TaskKey, actor: Actor, completion: Completion) -> Result<(), TransitionError> {
         let (task, spec) = self.open_task(key)?;
         match &task.assignee {
-            Some(_) => Self::require_assignee(&task, &actor)?,
-            None if Self::is_candidate(&task, spec, &actor) => {}
+            Some(_) => Self::require_assignee(task, &actor)?,
+            None if Self::is_candidate(task, spec, &actor) => {}
             None => return Err(TransitionError::NotCandidate { task: key, user: actor.user }),
         }
-        self.check_separation(&task, spec, &actor)?;
+        self.check_separation(task, spec, &actor)?;
         check_outcome(spec, completion.outcome.as_deref())?;
         self.check_form(spec, &completion)?;
         check_checklist(spec, &completion)?;
-        let mut records = task.records.clone();
-        records.extend(completion.records.iter().cloned());
-        let missing: Vec<String> =
-            spec.required_records.iter().filter(|kind| !records.iter().any(|r| &r.kind == *kind)).cloned().collect();
+        let missing: Vec<String> = spec
+            .required_records
+            .iter()
+            .filter(|kind| !task.records.iter().chain(&completion.records).any(|r| &r.kind == *kind))
+            .cloned()
+            .collect();
         if !missing.is_empty() {
             return Err(TransitionError::MissingRecords(missing));
         }
+        let (token_id, node_idx) = (task.token, task.node);
         let def: &'a super::Definition = self.def;
-        let node = def.node(task.node);
-        // The guard is checked again at completion: the completion's variables may change
-        // whether it applies.
-        if let Some(guard) = &node.guard {
-            let mut probe = self.state.clone();
-            probe.variables.extend(completion.variables.clone());
-            if let Err(GuardFailure::Violated(_) | GuardFailure::Eval(_)) = check_guard(&def.flow, &probe, node, guard) {
-                return Err(TransitionError::GuardViolated {
-                    node: node.id.clone(),
-                    requires: guard.requires.name.clone(),
-                    outcome: guard.outcome.clone(),
-                });
+        let node = def.node(node_idx);
+
+        // From here on the case changes; the only refusal left is the guard, checked with
+        // the completion's variables in place and undone if it refuses.
+        let previous: Vec<(String, Option<serde_json::Value>)> = completion
+            .variables
+            .into_iter()
+            .map(|(name, value)| {
+                let old = self.state.variables.insert(name.clone(), value);
+                (name, old)
+            })
+            .collect();
+        if let Some(guard) = &node.guard
+            && let Err(GuardFailure::Violated(_) | GuardFailure::Eval(_)) = check_guard(&def.flow, self.state, node, guard)
+        {
+            for (name, old) in previous {
+                match old {
+                    Some(v) => self.state.variables.insert(name, v),
+                    None => self.state.variables.remove(&name),
+                };
             }
+            return Err(TransitionError::GuardViolated {
+                node: node.id.clone(),
+                requires: guard.requires.name.clone(),
+                outcome: guard.outcome.clone(),
+            });
         }
 
-        self.state.variables.extend(completion.variables);
-        self.state.tasks.retain(|t| t.key != key);
+        let position = self.state.tasks.iter().position(|t| t.key == key).ok_or(TransitionError::TaskNotFound(key))?;
+        let mut records = self.state.tasks.remove(position).records;
+        records.extend(completion.records);
         self.effects.push(Effect::CompleteTask { task: key, by: actor.user.clone(), outcome: completion.outcome.clone(), records });
-        self.state.performers.entry(node.id.clone()).or_default().push(actor.user.clone());
-        let token_id = task.token;
+        match self.state.performers.get_mut(&node.id) {
+            Some(users) => users.push(actor.user.clone()),
+            None => {
+                self.state.performers.insert(node.id.clone(), vec![actor.user.clone()]);
+            }
+        }
         let Some(token) = self.token_mut(token_id) else { return Ok(()) };
         token.votes.push(Vote { user: actor.user, outcome: completion.outcome });
-        let votes = token.votes.clone();
         let open = self.state.tasks.iter().filter(|t| t.token == token_id).count();
-        if let Some(outcome) = decide(spec, &votes, open) {
+        let votes = &self.state.token(token_id).map(|t| t.votes.as_slice()).unwrap_or_default();
+        if let Some(outcome) = decide(spec, votes, open) {
             if let Some(outcome) = outcome {
                 self.state.outcomes.insert(node.id.clone(), serde_json::Value::String(outcome));
             }

@@ -70,7 +70,17 @@ impl<'a> MapReader<'a> {
     ) -> Option<Self> {
         let what = what.into();
         match node {
-            Node::Mapping(map) => Some(MapReader { map, what, allowed, used: Vec::new(), loc: loc_of(node) }),
+            Node::Mapping(map) => {
+                // marked-yaml starts a block mapping's span at its first key's colon; the
+                // mapping is written where its first key is.
+                let first_key = map.iter().next().map(|(k, _)| loc_of_span(k.span()));
+                let node_loc = loc_of(node);
+                let loc = match first_key {
+                    Some(key) if key.line > 0 && (node_loc.line == 0 || key < node_loc) => key,
+                    _ => node_loc,
+                };
+                Some(MapReader { map, what, allowed, used: Vec::new(), loc })
+            }
             other => {
                 problems.push(Code::BadValue, loc_of(other), format!("{what} must be a mapping, found {}", shape(other)));
                 None

@@ -12,7 +12,7 @@ use crate::time::Timestamp;
 pub fn definition(yaml: &str) -> Definition {
     let parsed = crate::dsl::parse(yaml);
     assert!(parsed.problems.is_empty(), "flow has problems: {:#?}", parsed.problems);
-    Definition::new(Arc::new(parsed.flow.expect("a flow")))
+    Definition::new(Arc::new(parsed.flow.expect("a flow"))).expect("a runnable flow")
 }
 
 /// The shipped penalty flow.
@@ -52,6 +52,14 @@ impl Case {
         self.state = t.state;
         self.effects.extend(t.effects.clone());
         Ok(t.effects)
+    }
+
+    /// Like [`Case::apply`] but through [`apply`], which changes the state in place.
+    pub fn apply_in_place(&mut self, command: Command) -> Result<Vec<Effect>, TransitionError> {
+        let env = Env { now: self.now, calendar: Some(self.calendar) };
+        let effects = apply(&self.def, &mut self.state, command, &env)?;
+        self.effects.extend(effects.clone());
+        Ok(effects)
     }
 
     pub fn start(&mut self, vars: serde_json::Value) -> Vec<Effect> {
