@@ -19,7 +19,8 @@ pub enum Code {
     MissingKey,
     /// A value of the wrong shape or type (a list where a text is expected, say).
     BadValue,
-    /// Two nodes (or boundary events) with one id.
+    /// A boundary event id used twice or by a node, or a node id that is also a variable
+    /// or rule name. (Two nodes with one key are a `syntax` error: a duplicate YAML key.)
     DuplicateId,
     /// `next`, a branch, a guard or a boundary names a node that does not exist.
     UnknownTarget,
@@ -27,7 +28,8 @@ pub enum Code {
     UnreachableNode,
     /// A node that is not an end event but has no way out.
     DeadEnd,
-    /// An exclusive gateway whose branches may all be false and that has no default.
+    /// An exclusive or inclusive gateway whose branches may all be false and that has no
+    /// default.
     NoDefaultBranch,
     /// A parallel join that waits for tokens that can never all arrive.
     JoinDeadlock,

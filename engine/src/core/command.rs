@@ -60,6 +60,14 @@ pub enum Command {
         /// Initial variables; checked against the declarations, defaults filled in.
         variables: Variables,
     },
+    /// Start the case at one of the flow's start events (a message or timer start event
+    /// that fired) rather than at `start:`.
+    StartAt {
+        /// The start event's node id.
+        node: String,
+        /// Initial variables, as for [`Command::Start`].
+        variables: Variables,
+    },
     /// Take a task from a group inbox.
     Claim {
         /// The task.
@@ -191,6 +199,7 @@ impl Command {
     pub fn name(&self) -> &'static str {
         match self {
             Command::Start { .. } => "start",
+            Command::StartAt { .. } => "start_at",
             Command::Claim { .. } => "claim",
             Command::Unclaim { .. } => "unclaim",
             Command::Delegate { .. } => "delegate",

@@ -150,7 +150,8 @@ pub enum Effect {
         incident: IncidentKey,
         /// Where.
         node: NodeIdx,
-        /// A stable code (`job-failed`, `expression-failed`, `guard-violated`, ...).
+        /// A stable code: `job-failed`, `job-error`, `call-failed`, `no-branch`, `guard-violated`,
+        /// `timer`, `calendar`, `loop`.
         code: String,
         /// What happened.
         message: String,

@@ -9,6 +9,9 @@ pub enum TransitionError {
     /// The case has already started.
     #[error("the case has already started")]
     AlreadyStarted,
+    /// `StartAt` named a node that is not a start event of the flow.
+    #[error("`{0}` is not a start event of the flow")]
+    NotAStartEvent(String),
     /// The case has not started.
     #[error("the case has not started")]
     NotStarted,
@@ -110,6 +113,7 @@ impl TransitionError {
         match self {
             TransitionError::AlreadyStarted => "ALREADY_STARTED",
             TransitionError::NotStarted => "NOT_STARTED",
+            TransitionError::NotAStartEvent(_) => "NOT_FOUND",
             TransitionError::CaseClosed => "CASE_CLOSED",
             TransitionError::CaseSuspended => "CASE_SUSPENDED",
             TransitionError::NotSuspended => "NOT_SUSPENDED",

@@ -6,12 +6,20 @@ use super::error::TransitionError;
 use super::ids::TaskKey;
 use super::machine::Machine;
 use super::state::CaseStatus;
+use crate::model::NodeKind;
 
 impl Machine<'_, '_> {
-    pub(crate) fn start(&mut self, mut variables: Variables) -> Result<(), TransitionError> {
+    pub(crate) fn start(&mut self, at: Option<String>, mut variables: Variables) -> Result<(), TransitionError> {
         if self.state.status != CaseStatus::New {
             return Err(TransitionError::AlreadyStarted);
         }
+        let entry = match at {
+            None => self.flow().start.idx,
+            Some(id) => match self.flow().node_by_id(&id) {
+                Some(node) if matches!(node.kind, NodeKind::Start(_)) => node.idx,
+                _ => return Err(TransitionError::NotAStartEvent(id)),
+            },
+        };
         self.check_variables(&variables)?;
         for decl in &self.flow().variables {
             if variables.contains_key(&decl.name) {
@@ -29,7 +37,7 @@ impl Machine<'_, '_> {
         }
         self.state.variables = variables;
         self.state.status = CaseStatus::Active;
-        self.spawn(self.flow().start.idx);
+        self.spawn(entry);
         self.run();
         Ok(())
     }

@@ -27,12 +27,11 @@ pub(crate) struct Machine<'a, 's> {
     pub effects: Vec<Effect>,
     ready: VecDeque<TokenId>,
     steps: u32,
-    ended: Option<(Option<String>, bool)>,
 }
 
 impl<'a, 's> Machine<'a, 's> {
     pub(crate) fn new(def: &'a Definition, env: &'a Env<'a>, state: &'s mut CaseState) -> Self {
-        Machine { def, env, state, effects: Vec::new(), ready: VecDeque::new(), steps: 0, ended: None }
+        Machine { def, env, state, effects: Vec::new(), ready: VecDeque::new(), steps: 0 }
     }
 
     pub(crate) fn flow(&self) -> &'a Flow {
@@ -117,7 +116,7 @@ impl<'a, 's> Machine<'a, 's> {
             }
         }
         if self.state.status == CaseStatus::Active && self.state.tokens.is_empty() {
-            let (outcome, archive) = self.ended.take().unwrap_or((None, false));
+            let (outcome, archive) = (self.state.outcome.clone(), self.state.archive);
             self.close(CaseStatus::Completed, outcome, archive, None);
         }
     }
@@ -229,8 +228,7 @@ impl<'a, 's> Machine<'a, 's> {
         self.remove_token(id);
         match &end.result {
             EndResult::None => {
-                let archive = end.archive || self.ended.as_ref().is_some_and(|(_, a)| *a);
-                self.ended = Some((end.outcome.clone(), archive));
+                self.record_end(end);
             }
             EndResult::Terminate => {
                 self.clear_all();
@@ -242,9 +240,18 @@ impl<'a, 's> Machine<'a, 's> {
             }
             EndResult::Escalation(code) => {
                 self.effects.push(Effect::Escalate { node: node.idx, to: None, code: Some(code.clone()) });
-                self.ended = Some((end.outcome.clone(), end.archive));
+                self.record_end(end);
             }
         }
+    }
+
+    /// Remembers what an end event reached says about the case: its outcome (the last one
+    /// reached wins) and whether to archive it (any end event asking for it).
+    fn record_end(&mut self, end: &EndEvent) {
+        if end.outcome.is_some() {
+            self.state.outcome = end.outcome.clone();
+        }
+        self.state.archive |= end.archive;
     }
 
     fn enter_user_task(&mut self, id: TokenId, node: &Node, task: &UserTask) {

@@ -7,7 +7,7 @@
 //!
 //! # Transitions
 //! ```text
-//! New        --Start-------------------------------> Active      (tokens run to their first waits)
+//! New        --Start/StartAt-----------------------> Active      (tokens run to their first waits)
 //! Active     --Claim/Unclaim/Delegate/AttachRecord--> Active      (task assignment and records)
 //! Active     --Complete/CorrelateMessage/FireTimer--> Active | Completed | Terminated | Failed
 //!            --JobSucceeded/JobFailed/Published-->
@@ -94,7 +94,7 @@ pub fn apply(def: &Definition, state: &mut CaseState, command: Command, env: &En
         return if command.is_engine_event() { Ok(Vec::new()) } else { Err(TransitionError::CaseClosed) };
     }
     match (&command, status) {
-        (Command::Start { .. }, _) => {}
+        (Command::Start { .. } | Command::StartAt { .. }, _) => {}
         (_, CaseStatus::New) => return Err(TransitionError::NotStarted),
         (Command::Resume | Command::Cancel { .. }, CaseStatus::Suspended) => {}
         (_, CaseStatus::Suspended) => return Err(TransitionError::CaseSuspended),
@@ -102,7 +102,8 @@ pub fn apply(def: &Definition, state: &mut CaseState, command: Command, env: &En
     }
     let mut m = Machine::new(def, env, state);
     match command {
-        Command::Start { variables } => m.start(variables)?,
+        Command::Start { variables } => m.start(None, variables)?,
+        Command::StartAt { node, variables } => m.start(Some(node), variables)?,
         Command::Claim { task, actor } => m.claim(task, actor)?,
         Command::Unclaim { task, actor } => m.unclaim(task, actor)?,
         Command::Delegate { task, actor, to } => m.delegate(task, actor, to)?,

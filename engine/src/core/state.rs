@@ -167,6 +167,11 @@ pub struct CaseState {
     pub outcomes: Variables,
     /// Who completed each user task node, by node id (for separation of duties).
     pub performers: std::collections::BTreeMap<String, Vec<String>>,
+    /// The outcome reported by the end events reached so far (the last one wins); what a
+    /// calling case sees.
+    pub outcome: Option<String>,
+    /// Whether an end event reached so far asked for the case to be archived.
+    pub archive: bool,
     /// Node transitions taken so far (tokens entering nodes).
     pub steps: u64,
     /// The next case-local id.
@@ -192,6 +197,8 @@ impl CaseState {
             incidents: Vec::new(),
             outcomes: Variables::new(),
             performers: Default::default(),
+            outcome: None,
+            archive: false,
             steps: 0,
             next_id: 1,
         }

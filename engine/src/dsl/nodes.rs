@@ -124,6 +124,28 @@ fn check_shape(node: &Node, what: &str, problems: &mut Problems) {
             node.boundary[0].loc,
             format!("{what}: boundary events attach only to user_task, service_task, publication and call nodes"),
         );
+        return;
+    }
+    for b in &node.boundary {
+        let (thrown_here, kind) = match b.trigger {
+            BoundaryTrigger::Error(_) => (matches!(node.kind, NodeKind::ServiceTask(_) | NodeKind::Call(_)), "error"),
+            BoundaryTrigger::Escalation(_) => (matches!(node.kind, NodeKind::Call(_)), "escalation"),
+            _ => (true, ""),
+        };
+        if !thrown_here {
+            let from = if kind == "error" { "service_task and call nodes" } else { "call nodes (a sub-case throws it)" };
+            problems.push(
+                Code::BadValue,
+                b.loc,
+                format!("{what}: boundary event `{}` can never fire: {kind} boundary events catch what {from} throw", b.id),
+            );
+        } else if kind == "error" && !b.interrupting {
+            problems.push(
+                Code::BadValue,
+                b.loc,
+                format!("{what}: error boundary event `{}` must interrupt: the activity has already failed", b.id),
+            );
+        }
     }
 }
 
@@ -464,4 +486,33 @@ pub(crate) fn expr(source: &str, loc: Loc, problems: &mut Problems) -> Expr {
         problems.push(Code::BadExpression, loc, format!("`{source}` does not compile: {message}"));
     }
     expr
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::problem::Code;
+
+    fn problems(nodes: &str) -> Vec<(Code, u32, u32)> {
+        let yaml = format!("id: f\nstart: a\nnodes:\n{nodes}");
+        crate::dsl::parse(&yaml).problems.into_iter().map(|p| (p.code, p.loc.line, p.loc.col)).collect()
+    }
+
+    #[test]
+    fn boundary_events_that_can_never_fire_are_refused() {
+        let found = problems(
+            "  a:\n    type: user_task\n    boundary:\n      - { id: e, error: any, next: z }\n    next: z\n  z: { type: end }\n",
+        );
+        assert_eq!(found, [(Code::BadValue, 7, 9)]);
+        let found = problems(
+            "  a:\n    type: service_task\n    job: j\n    boundary:\n      - { id: e, error: any, interrupting: false, next: z }\n    next: z\n  z: { type: end }\n",
+        );
+        assert_eq!(found, [(Code::BadValue, 8, 9)]);
+    }
+
+    #[test]
+    fn gateways_merge_with_next_but_not_with_both() {
+        assert_eq!(problems("  a: { type: exclusive, next: z }\n  z: { type: end }\n"), []);
+        let found = problems("  a: { type: exclusive, next: z, branches: [ { otherwise: z } ] }\n  z: { type: end }\n");
+        assert_eq!(found.iter().map(|p| p.0).collect::<Vec<_>>(), [Code::BadValue]);
+    }
 }

@@ -260,7 +260,7 @@ fn ladder_when(text: &str, loc: Loc, problems: &mut Problems) -> Option<LadderWh
             problems.push(
                 Code::BadDuration,
                 loc,
-                format!("`when: {t}` must be `due`, `N working_days before` or `N working_days after`"),
+                format!("`when: {t}` must be `due`, or a period and `before`/`after` (`2 working_days before`, `3 calendar_days after`)"),
             );
             return None;
         }

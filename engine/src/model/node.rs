@@ -269,7 +269,8 @@ pub struct ServiceTask {
 /// Publication of a decision (行政执法公示).
 #[derive(Debug, Clone)]
 pub struct Publication {
-    /// What is published (`penalty`, `licensing`, `other`), which sets the legal period.
+    /// What is published (`penalty`, `licensing`, `other`): shown on the disclosure feed
+    /// and in statistics. The legal period itself is `deadline.within`.
     pub category: String,
     /// The publication deadline: `within: 7 working_days` from the node being reached.
     pub deadline: DeadlineSpec,

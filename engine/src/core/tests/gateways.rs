@@ -128,3 +128,35 @@ nodes:
     assert!(effects.iter().any(|e| matches!(e, Effect::CancelTask { .. })));
     assert!(c.state.tasks.is_empty());
 }
+
+#[test]
+fn archive_and_outcome_survive_ends_reached_in_earlier_commands() {
+    let yaml = r#"
+id: two-ends
+start: split
+nodes:
+  notice: { type: start, message: complaint, next: split }
+  split: { type: parallel, next: [a, b] }
+  a: { type: user_task, next: sealed }
+  b: { type: user_task, next: plain }
+  sealed: { type: end, archive: true, outcome: closed }
+  plain: { type: end }
+"#;
+    let mut c = Case::new(definition(yaml));
+    c.apply(Command::StartAt { node: "notice".into(), variables: Default::default() }).unwrap();
+    assert_eq!(c.positions(), ["a", "b"]);
+    c.work(c.task_at("a"), &anyone(), Completion::default()).unwrap();
+    c.work(c.task_at("b"), &anyone(), Completion::default()).unwrap();
+    assert!(matches!(
+        c.effects.last(),
+        Some(Effect::CloseCase { status: CaseStatus::Completed, archive: true, outcome: Some(o), .. }) if o == "closed"
+    ));
+}
+
+#[test]
+fn start_at_only_accepts_start_events() {
+    let mut c = Case::new(definition(GATEWAYS));
+    let err = c.apply(Command::StartAt { node: "left".into(), variables: Default::default() }).unwrap_err();
+    assert_eq!(err, TransitionError::NotAStartEvent("left".into()));
+    assert_eq!(c.state.status, CaseStatus::New);
+}
