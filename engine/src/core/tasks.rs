@@ -188,11 +188,17 @@ impl<'a> Machine<'a, '_> {
         Ok(())
     }
 
+    /// A task writes only the variables of its form: what a step may change is declared in
+    /// the flow, which is also what lets the validator reason about guards.
     fn check_form(&self, spec: &UserTask, completion: &Completion) -> Result<(), TransitionError> {
         for field in spec.form.iter().filter(|f| f.required) {
             if !completion.variables.contains_key(&field.var) {
                 return Err(TransitionError::BadVariable { name: field.var.clone(), reason: "required by the form".into() });
             }
+        }
+        if let Some(name) = completion.variables.keys().find(|name| !spec.form.iter().any(|f| &f.var == *name)) {
+            let reason = if self.flow().variable(name).is_some() { "not in this task's form" } else { "not declared by the flow" };
+            return Err(TransitionError::BadVariable { name: name.clone(), reason: reason.into() });
         }
         self.check_variables(&completion.variables)
     }

@@ -140,6 +140,11 @@ pub(crate) fn date(text: &str, loc: Loc, problems: &mut Problems) -> Option<Time
 /// A cron cycle; a classic five-field expression gets a leading `0` seconds field.
 pub(crate) fn cycle(text: &str, loc: Loc, problems: &mut Problems) -> Option<TimerSpec> {
     match parse_cron(text) {
+        // `0 0 9 31 2 *` parses but names no date (31 February): it would never fire.
+        Ok(schedule) if schedule.after(&chrono::DateTime::UNIX_EPOCH).next().is_none() => {
+            problems.push(Code::BadCron, loc, format!("`{text}` never fires: no date matches it"));
+            None
+        }
         Ok(schedule) => Some(TimerSpec::Cycle { source: text.to_owned(), schedule: Box::new(schedule) }),
         Err(message) => {
             problems.push(Code::BadCron, loc, message);

@@ -119,3 +119,15 @@ fn cancelling_clears_everything_and_late_events_are_ignored() {
     assert_eq!(c.apply(Command::FireTimer { timer }).unwrap(), vec![]);
     assert_eq!(c.apply(Command::Suspend).unwrap_err(), TransitionError::CaseClosed);
 }
+
+#[test]
+fn a_task_writes_only_its_form_variables() {
+    let mut c = Case::new(penalty());
+    c.start(json!({}));
+    let filing = c.task_at("filing");
+    let err = c.work(filing, &handler(1), done(None, json!({ "fine_amount": 1 }), &[], &["text"])).unwrap_err();
+    assert!(matches!(err, TransitionError::BadVariable { ref name, ref reason } if name == "fine_amount" && reason.contains("form")));
+    c.apply(Command::Complete { task: filing, actor: handler(1), completion: done(None, json!({ "party_name": "某公司" }), &[], &["text"]) })
+        .unwrap();
+    assert_eq!(c.state.variables["party_name"], json!("某公司"));
+}

@@ -63,7 +63,7 @@ impl Render {
             Block::Multi(count, completion) => {
                 let id = self.id("m");
                 self.nodes.push(format!(
-                    "  {id}: {{ type: user_task, outcomes: [yes, no], multi: {{ count: {count}, distinct_assignees: true, completion: {completion} }}, next: {next} }}"
+                    "  {id}: {{ type: user_task, form: [v], outcomes: [yes, no], multi: {{ count: {count}, distinct_assignees: true, completion: {completion} }}, next: {next} }}"
                 ));
                 id
             }
