@@ -162,7 +162,11 @@ fn flow() -> impl Strategy<Value = String> {
         select(&["f", "legal-review", "Bad Id", ""][..]),
         prop::option::of(select(&["cn-mainland", "mars"][..])),
         prop::collection::vec(
-            (select(NAMES), select(&["number", "bool", "list", "string", "date", "colour"][..]), select(&["0", "false", "[]", "'x'", "2025-01-01", "{ a: 1 }"][..])),
+            (
+                select(NAMES),
+                select(&["number", "bool", "list", "string", "date", "colour"][..]),
+                select(&["0", "false", "[]", "'x'", "2025-01-01", "{ a: 1 }"][..]),
+            ),
             0..4,
         ),
         prop::collection::vec((select(NAMES), expr()), 0..3),
@@ -203,7 +207,8 @@ fn typed_target(n: usize) -> impl Strategy<Value = String> {
 
 fn typed_expr(n: usize) -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
-        select(&["fine > 10.0", "flag", "major", "true", "items.exists(x, x == 1)", "nope"][..]).prop_map(str::to_owned),
+        select(&["fine > 10.0", "flag", "major", "true", "items.exists(x, x == 1)", "nope"][..])
+            .prop_map(str::to_owned),
         ((0..n), select(&["ok", "no", "approved"][..])).prop_map(|(i, o)| format!("n{i}.outcome == '{o}'")),
     ];
     leaf.prop_recursive(2, 6, 2, |inner| {
@@ -227,12 +232,39 @@ fn typed_boundary(n: usize) -> impl Strategy<Value = String> {
 /// Node `i` of a flow of `n` nodes, with keys that suit its type.
 fn typed_node(i: usize, n: usize) -> BoxedStrategy<String> {
     let next = typed_target(n);
-    let boundary = prop::collection::vec(typed_boundary(n), 0..2).prop_map(|b| if b.is_empty() { String::new() } else { format!("    boundary:\n{}", b.concat()) });
-    let ty = select(&[
-        "start", "end", "end", "user_task", "user_task", "user_task", "service_task", "publication", "exclusive", "exclusive", "inclusive",
-        "parallel", "parallel", "event_based", "timer", "message", "call", "escalation",
-    ][..]);
-    (ty, next, prop::collection::vec(typed_target(n), 1..4), boundary, prop::collection::vec((prop::option::of(typed_expr(n)), typed_target(n)), 1..4), typed_expr(n), any::<u8>())
+    let boundary = prop::collection::vec(typed_boundary(n), 0..2)
+        .prop_map(|b| if b.is_empty() { String::new() } else { format!("    boundary:\n{}", b.concat()) });
+    let ty = select(
+        &[
+            "start",
+            "end",
+            "end",
+            "user_task",
+            "user_task",
+            "user_task",
+            "service_task",
+            "publication",
+            "exclusive",
+            "exclusive",
+            "inclusive",
+            "parallel",
+            "parallel",
+            "event_based",
+            "timer",
+            "message",
+            "call",
+            "escalation",
+        ][..],
+    );
+    (
+        ty,
+        next,
+        prop::collection::vec(typed_target(n), 1..4),
+        boundary,
+        prop::collection::vec((prop::option::of(typed_expr(n)), typed_target(n)), 1..4),
+        typed_expr(n),
+        any::<u8>(),
+    )
         .prop_map(move |(ty, next, many, boundary, branches, cond, bits)| {
             let mut s = format!("  n{i}:\n    type: {ty}\n");
             match ty {
@@ -240,7 +272,15 @@ fn typed_node(i: usize, n: usize) -> BoxedStrategy<String> {
                     s += ["", "    message: filed\n", "    timer: { cycle: \"0 0 9 * * *\" }\n"][usize::from(bits % 3)];
                     s += &format!("    next: {next}\n");
                 }
-                "end" => s += ["", "    terminate: true\n", "    error: failed\n", "    escalation: up\n", "    archive: true\n    outcome: approved\n"][usize::from(bits % 5)],
+                "end" => {
+                    s += [
+                        "",
+                        "    terminate: true\n",
+                        "    error: failed\n",
+                        "    escalation: up\n",
+                        "    archive: true\n    outcome: approved\n",
+                    ][usize::from(bits % 5)]
+                }
                 "user_task" => {
                     s += "    candidates: { groups: [handler] }\n";
                     if bits & 1 != 0 {
@@ -256,7 +296,11 @@ fn typed_node(i: usize, n: usize) -> BoxedStrategy<String> {
                         s += "    deadline: { within: 5 working_days, on_overdue: { escalate_to: chief } }\n";
                     }
                     if bits & 16 != 0 {
-                        s += &format!("    guard: {{ requires: n{}.ok, when: \"{}\" }}\n", usize::from(bits) % n, cond.replace('"', "'"));
+                        s += &format!(
+                            "    guard: {{ requires: n{}.ok, when: \"{}\" }}\n",
+                            usize::from(bits) % n,
+                            cond.replace('"', "'")
+                        );
                     }
                     s += &boundary;
                     s += &format!("    next: {next}\n");
@@ -273,9 +317,19 @@ fn typed_node(i: usize, n: usize) -> BoxedStrategy<String> {
                     }
                 }
                 "parallel" | "event_based" => s += &format!("    next: [{}]\n", many.join(", ")),
-                "timer" => s += &format!("    timer: {}\n    next: {next}\n", ["PT1H", "2 calendar_days", "{ date: 2030-01-01 }"][usize::from(bits % 3)]),
+                "timer" => {
+                    s += &format!(
+                        "    timer: {}\n    next: {next}\n",
+                        ["PT1H", "2 calendar_days", "{ date: 2030-01-01 }"][usize::from(bits % 3)]
+                    )
+                }
                 "message" => s += &format!("    message: paid\n    next: {next}\n"),
-                "call" => s += &format!("    flow: {}\n    inputs: [fine]\n    outputs: [flag]\n{boundary}    next: {next}\n", ["legal-review", "f", "nope"][usize::from(bits % 3)]),
+                "call" => {
+                    s += &format!(
+                        "    flow: {}\n    inputs: [fine]\n    outputs: [flag]\n{boundary}    next: {next}\n",
+                        ["legal-review", "f", "nope"][usize::from(bits % 3)]
+                    )
+                }
                 _ => s += &format!("    to: leader\n    next: {next}\n"),
             }
             s
@@ -339,7 +393,12 @@ fn apply(text: &str, m: &Mutation) -> String {
         }
         Mutation::DuplicateLine(i) => {
             let dup = line(i);
-            lines.iter().enumerate().flat_map(|(k, l)| if k == dup { vec![*l, *l] } else { vec![*l] }).map(|l| format!("{l}\n")).collect()
+            lines
+                .iter()
+                .enumerate()
+                .flat_map(|(k, l)| if k == dup { vec![*l, *l] } else { vec![*l] })
+                .map(|l| format!("{l}\n"))
+                .collect()
         }
         Mutation::Swap(i) => {
             let mut c = chars.clone();
@@ -372,6 +431,38 @@ proptest! {
 
     #[test]
     fn yaml_like_text_never_panics(source in "[a-z_:{}\\[\\],'\"!&|=<>.#*0-9 \\-\n]{0,300}") {
+        assert_sound(&source)?;
+    }
+}
+
+/// An expression nested by random wrappers (brackets, calls, negation, conditionals,
+/// member access): the CEL parser recurses on each, and must never overflow the stack.
+fn deep_expression() -> impl Strategy<Value = String> {
+    let wrapper = select(&["(", "[", "size(", "{'k': ", "!", "-", "a ? 1 : ", "has(", "x.all(i, "][..]);
+    (prop::collection::vec(wrapper, 0..40), 0usize..3000, select(&[".b", "[0]", " && a", " + 1", ".f()"][..])).prop_map(
+        |(wrappers, tail, step)| {
+            let mut s: String = wrappers.concat();
+            s += "a";
+            s += &step.repeat(tail);
+            for w in wrappers.iter().rev() {
+                s += match *w {
+                    "(" | "size(" | "has(" | "x.all(i, " => ")",
+                    "[" => "]",
+                    "{'k': " => "}",
+                    _ => "",
+                };
+            }
+            s
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn deep_expressions_never_overflow(e in deep_expression()) {
+        let source = format!("id: f\nname: f\nrules:\n  r: \"{e}\"\nstart: g\nnodes:\n  g:\n    type: exclusive\n    branches:\n      - {{ when: \"{e}\", next: done }}\n      - {{ otherwise: done }}\n  done: {{ type: end }}\n");
         assert_sound(&source)?;
     }
 }

@@ -67,10 +67,8 @@ struct Known {
 impl Known {
     fn load() -> Self {
         let calendars = Calendars::shipped().expect("shipped calendars").iter().map(|c| c.id().to_owned()).collect();
-        let flows = valid_files()
-            .iter()
-            .filter_map(|f| docket_engine::dsl::parse(&read(f)).flow.map(|flow| flow.id))
-            .collect();
+        let flows =
+            valid_files().iter().filter_map(|f| docket_engine::dsl::parse(&read(f)).flow.map(|flow| flow.id)).collect();
         Known { calendars, flows }
     }
 
@@ -156,11 +154,7 @@ fn every_code_has_an_invalid_fixture_named_after_it() {
         let file = dir.join(format!("{code}.yaml"));
         assert!(file.exists(), "no fixture {} for code {code}", file.display());
         let expected = expectations(&file, &read(&file));
-        assert!(
-            expected.iter().any(|(c, _, _)| c == code.as_str()),
-            "{} does not expect {code}",
-            file.display()
-        );
+        assert!(expected.iter().any(|(c, _, _)| c == code.as_str()), "{} does not expect {code}", file.display());
     }
 }
 

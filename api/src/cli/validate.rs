@@ -42,10 +42,8 @@ pub fn run(args: Args) -> ExitCode {
             Err(e) => inputs.push((name, Err(e))),
         }
     }
-    let flows: Vec<String> = inputs
-        .iter()
-        .filter_map(|(_, parsed)| parsed.as_ref().ok()?.flow.as_ref().map(|f| f.id.clone()))
-        .collect();
+    let flows: Vec<String> =
+        inputs.iter().filter_map(|(_, parsed)| parsed.as_ref().ok()?.flow.as_ref().map(|f| f.id.clone())).collect();
     let env = Env { calendars: &calendars, flows: &flows };
 
     let (mut invalid, mut problems) = (0usize, 0usize);

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use petgraph::algo::dominators::{Dominators, simple_fast};
+use petgraph::algo::dominators::simple_fast;
 use petgraph::graph::NodeIndex;
 
 use super::graph::FlowGraph;
@@ -37,7 +37,8 @@ pub(crate) fn check(flow: &Flow, graph: &FlowGraph, problems: &mut Vec<Problem>)
 /// Whether some branch holds whatever the case's data: one is literally `true`, or two are
 /// `X` and `!X`. Anything cleverer is not attempted; an `otherwise` branch is the fix.
 fn exhaustive(g: &Gateway) -> bool {
-    let conditions: Vec<String> = g.branches.iter().filter_map(|b| b.when.as_ref()).map(|e| canonical(&e.source)).collect();
+    let conditions: Vec<String> =
+        g.branches.iter().filter_map(|b| b.when.as_ref()).map(|e| canonical(&e.source)).collect();
     if conditions.iter().any(|c| c == "true") {
         return true;
     }
@@ -55,30 +56,29 @@ fn joins(flow: &Flow, graph: &FlowGraph, problems: &mut Vec<Problem>) {
     if joins.is_empty() {
         return;
     }
-    let dominators = simple_fast(&graph.graph, graph.root);
+    let tree = DominatorTree::new(graph);
     for j in joins {
         let preds: Vec<usize> = graph.inc[j].iter().map(|&(p, _)| p).filter(|&p| graph.reachable[p]).collect();
-        let chains: Vec<Vec<usize>> = preds.iter().map(|&p| chain(&dominators, p)).collect();
         let join = &flow.nodes[j];
         // A flow that comes back to the join from after it (a loop) carries a token only
         // once the join has fired, which needed that very token.
-        let looped = (0..preds.len()).find(|&a| chains[a].contains(&j));
-        let entry = (0..preds.len()).find(|&a| !chains[a].contains(&j));
-        if let (Some(l), Some(e)) = (looped, entry) {
+        let looped = preds.iter().find(|&&p| tree.dominates(j, p));
+        let entry = preds.iter().find(|&&p| !tree.dominates(j, p));
+        if let (Some(&l), Some(&e)) = (looped, entry) {
+            let (l, e) = (&flow.nodes[l].id, &flow.nodes[e].id);
             problems.push(Problem::new(
                 Code::JoinDeadlock,
                 join.loc,
                 format!(
-                    "parallel join `{}` waits for a token from both `{}` and `{}`, but `{}` is reached only through `{}` itself (a loop back): the join would wait forever; merge the loop with an exclusive gateway before the parallel one",
-                    join.id, flow.nodes[preds[e]].id, flow.nodes[preds[l]].id, flow.nodes[preds[l]].id, join.id
+                    "parallel join `{}` waits for a token from both `{e}` and `{l}`, but `{l}` is reached only through `{}` itself (a loop back): the join would wait forever; merge the loop with an exclusive gateway before the parallel one",
+                    join.id, join.id
                 ),
             ));
             continue;
         }
         'pairs: for a in 0..preds.len() {
-            let on_a: HashSet<usize> = chains[a].iter().copied().collect();
             for b in a + 1..preds.len() {
-                let Some(&meet) = chains[b].iter().find(|v| on_a.contains(v)) else { continue };
+                let meet = tree.nearest_common(preds[a], preds[b]);
                 let (pa, pb) = (&flow.nodes[preds[a]].id, &flow.nodes[preds[b]].id);
                 let why = if meet == graph.root.index() {
                     "they come from different start events and a case begins at only one".to_owned()
@@ -107,10 +107,62 @@ fn joins(flow: &Flow, graph: &FlowGraph, problems: &mut Vec<Problem>) {
     }
 }
 
-/// `v` and its dominators, nearest first, up to the root.
-fn chain(dominators: &Dominators<NodeIndex>, v: usize) -> Vec<usize> {
-    match dominators.dominators(NodeIndex::new(v)) {
-        Some(iter) => iter.map(|d| d.index()).collect(),
-        None => vec![v],
+/// The dominator tree of the flow graph from its virtual root, with each node's depth, so
+/// that a nearest common dominator costs the distance to it, not the depth of the flow.
+struct DominatorTree {
+    /// Immediate dominator per graph node (the root and unreachable nodes: themselves).
+    idom: Vec<usize>,
+    /// Depth in the dominator tree (the root: 0).
+    depth: Vec<usize>,
+}
+
+impl DominatorTree {
+    fn new(graph: &FlowGraph) -> Self {
+        let dominators = simple_fast(&graph.graph, graph.root);
+        let count = graph.graph.node_count();
+        let idom: Vec<usize> =
+            (0..count).map(|v| dominators.immediate_dominator(NodeIndex::new(v)).map_or(v, |d| d.index())).collect();
+        let mut depth: Vec<Option<usize>> = vec![None; count];
+        depth[graph.root.index()] = Some(0);
+        let mut path = Vec::new();
+        for v in 0..count {
+            // Walk up to a node of known depth, then assign depths on the way back down.
+            let mut at = v;
+            while depth[at].is_none() && idom[at] != at {
+                path.push(at);
+                at = idom[at];
+            }
+            let mut d = depth[at].unwrap_or(0);
+            depth[at] = Some(d);
+            while let Some(w) = path.pop() {
+                d += 1;
+                depth[w] = Some(d);
+            }
+        }
+        DominatorTree { idom, depth: depth.into_iter().map(Option::unwrap_or_default).collect() }
+    }
+
+    /// Whether `a` dominates `b` (every path from a start to `b` passes `a`).
+    fn dominates(&self, a: usize, b: usize) -> bool {
+        let mut at = b;
+        while self.depth[at] > self.depth[a] {
+            at = self.idom[at];
+        }
+        at == a
+    }
+
+    /// The nearest node that dominates both `a` and `b` (itself included).
+    fn nearest_common(&self, mut a: usize, mut b: usize) -> usize {
+        while a != b {
+            if self.depth[a] >= self.depth[b] {
+                if self.idom[a] == a {
+                    break;
+                }
+                a = self.idom[a];
+            } else {
+                b = self.idom[b];
+            }
+        }
+        a
     }
 }

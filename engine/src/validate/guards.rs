@@ -67,11 +67,13 @@ fn no_such_outcome(node: &Node, outcome: &str) -> Option<String> {
         return None;
     }
     Some(match (&node.kind, list) {
-        (NodeKind::UserTask(_), []) => format!("user task `{}` declares no `outcomes`, so it never has outcome `{outcome}`", node.id),
+        (NodeKind::UserTask(_), []) => {
+            format!("user task `{}` declares no `outcomes`, so it never has outcome `{outcome}`", node.id)
+        }
         (NodeKind::UserTask(_), list) => {
             format!("`{}` has no outcome `{outcome}`; its outcomes are: {}", node.id, list.join(", "))
         }
-        (kind, _) => format!("`{}` is a {} node, which has no outcome `{outcome}`", node.id, kind.type_name()),
+        (kind, _) => format!("`{}` is a node of type {}, which has no outcome `{outcome}`", node.id, kind.type_name()),
     })
 }
 
@@ -130,7 +132,7 @@ struct Condition {
 }
 
 /// The conditions of every gateway's branches, read once for all guards.
-pub(crate) struct Branches {
+struct Branches {
     /// Per node, per branch: the condition, `None` for `otherwise`.
     conditions: Vec<Vec<Option<Condition>>>,
     /// Per node: whether it is an exclusive gateway (first branch that holds wins).
@@ -147,7 +149,9 @@ impl Branches {
             .nodes
             .iter()
             .map(|node| match &node.kind {
-                NodeKind::Exclusive(g) | NodeKind::Inclusive(g) => g.branches.iter().map(|b| b.when.as_ref().map(read)).collect(),
+                NodeKind::Exclusive(g) | NodeKind::Inclusive(g) => {
+                    g.branches.iter().map(|b| b.when.as_ref().map(read)).collect()
+                }
                 _ => Vec::new(),
             })
             .collect();
@@ -251,7 +255,13 @@ fn is_wait_state(kind: &NodeKind) -> bool {
 }
 
 impl<'a> Search<'a> {
-    fn new(flow: &'a Flow, graph: &'a FlowGraph, branches: &'a Branches, node: &'a Node, guard: &'a Guard) -> Option<Self> {
+    fn new(
+        flow: &'a Flow,
+        graph: &'a FlowGraph,
+        branches: &'a Branches,
+        node: &'a Node,
+        guard: &'a Guard,
+    ) -> Option<Self> {
         let n = graph.len();
         let required = guard.requires.idx.get();
         let guarded = node.idx.get();
@@ -289,7 +299,9 @@ impl<'a> Search<'a> {
             .nodes
             .iter()
             .enumerate()
-            .map(|(i, v)| reads && matches!(v.kind, NodeKind::Parallel | NodeKind::Inclusive(_)) && graph.inc[i].len() >= 2)
+            .map(|(i, v)| {
+                reads && matches!(v.kind, NodeKind::Parallel | NodeKind::Inclusive(_)) && graph.inc[i].len() >= 2
+            })
             .collect();
         let (only_outcome, other_outcomes) = match &flow.nodes[required].kind {
             NodeKind::UserTask(t) => (
@@ -391,7 +403,10 @@ impl Search<'_> {
                 passed = self.passed_after(passed, from, b);
             }
             Edge::Boundary(b) => {
-                let message = self.flow.nodes[from].boundary.get(b).is_some_and(|b| matches!(b.trigger, BoundaryTrigger::Message(_)));
+                let message = self.flow.nodes[from]
+                    .boundary
+                    .get(b)
+                    .is_some_and(|b| matches!(b.trigger, BoundaryTrigger::Message(_)));
                 if (message && self.messages_write) || waited {
                     cond = UNKNOWN;
                 }

@@ -10,9 +10,9 @@
 //! | check | code | module |
 //! |---|---|---|
 //! | a node no path from a start (`start:` or a `type: start` node) reaches | `unreachable-node` | `reach` |
-//! | a node that is not an end event and has no `next`/`branches`, or a loop with no way out to an end event | `dead-end` | `reach` |
+//! | a node that is not an end event and has no `next` (a gateway: neither `branches` nor `next`), or a loop with no way out to an end event | `dead-end` | `reach` |
 //! | an exclusive or inclusive gateway without `otherwise` whose conditions are not provably exhaustive | `no-default-branch` | `gateways` |
-//! | a parallel join whose incoming flows are alternatives (they part at an exclusive or event-based gateway, or at different start events) | `join-deadlock` | `gateways` |
+//! | a parallel join whose incoming flows are alternatives (they part at an exclusive or event-based gateway, come from different start events, or one loops back from after the join) | `join-deadlock` | `gateways` |
 //! | an expression naming something that is not a rule, node or declared variable; a form field or call input/output that is not a declared variable | `unknown-variable` | `names` |
 //! | a rule that refers to itself, directly or through others | `rule-cycle` | `names` |
 //! | a node id that is also a variable or rule name; a rule with a variable's name; a boundary event id used twice or by a node | `duplicate-id` | `names` |
@@ -23,9 +23,17 @@
 //! | a path from a start that reaches a guarded node with the guard's condition possibly true and without the required outcome | `guard-bypassed` | `guards` |
 //! | a guard requiring an outcome its node cannot have; a branch comparing a task's outcome with one it cannot have | `bad-value` | `guards` |
 //!
-//! The graph checks (reachability, gateways, guards) run only on a flow that parsed without
-//! problems: on a half-read flow they would report the consequences of the first problem
-//! rather than new ones. Name checks that cannot cascade run in any case.
+//! The graph checks (reachability, gateways, guards) and the resolution of names in
+//! expressions, forms and calls run only on a flow that parsed without problems: on a
+//! half-read flow they would report the consequences of the first problem (a node or
+//! variable that could not be read is "unknown" everywhere it is used). The checks that
+//! cannot cascade (calendar, called flows, duplicate ids, rule cycles, event-based targets)
+//! run in any case.
+//!
+//! Cost: linear in the size of the flow for each check, plus one search over at most nine
+//! states per node for each guard; a 200-node flow is parsed and validated in about 2 ms in
+//! a release build, nearly all of it parsing (see `a_large_flow_validates_quickly` in
+//! `engine/tests/validate_fixtures.rs`).
 
 mod gateways;
 mod graph;

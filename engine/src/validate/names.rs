@@ -15,8 +15,11 @@ pub(crate) fn check(flow: &Flow, resolve: bool, problems: &mut Vec<Problem>) {
     let rules: HashMap<&str, usize> = flow.rules.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect();
     let variables: HashSet<&str> = flow.variables.iter().map(|v| v.name.as_str()).collect();
     // The free identifiers of every rule, computed once.
-    let rule_refs: Vec<Vec<String>> =
-        flow.rules.iter().map(|r| free_identifiers(&r.expr).map(|s| s.into_iter().collect()).unwrap_or_default()).collect();
+    let rule_refs: Vec<Vec<String>> = flow
+        .rules
+        .iter()
+        .map(|r| free_identifiers(&r.expr).map(|s| s.into_iter().collect()).unwrap_or_default())
+        .collect();
 
     if resolve {
         let names = Names { flow, rules: &rules, variables: &variables };
@@ -75,7 +78,10 @@ impl Names<'_> {
                 problems.push(Problem::new(
                     Code::UnknownVariable,
                     expr.loc,
-                    format!("`{name}` in `{}` is not a declared variable, a rule or a node of this flow{hint}", expr.source),
+                    format!(
+                        "`{name}` in `{}` is not a declared variable, a rule or a node of this flow{hint}",
+                        expr.source
+                    ),
                 ));
             }
         }
@@ -90,7 +96,10 @@ impl Names<'_> {
                 problems.push(Problem::new(
                     Code::UnknownVariable,
                     loc,
-                    format!("{what} `{var}` of node `{}` is not a declared variable; declare it under `variables:`{hint}", node.id),
+                    format!(
+                        "{what} `{var}` of node `{}` is not a declared variable; declare it under `variables:`{hint}",
+                        node.id
+                    ),
                 ));
             }
         };
@@ -177,7 +186,10 @@ fn clashes(flow: &Flow, rules: &HashMap<&str, usize>, variables: &HashSet<&str>,
             problems.push(Problem::new(
                 Code::DuplicateId,
                 rule.expr.loc,
-                format!("rule `{}` has the name of a declared variable; expressions could not tell them apart", rule.name),
+                format!(
+                    "rule `{}` has the name of a declared variable; expressions could not tell them apart",
+                    rule.name
+                ),
             ));
         }
     }
@@ -195,7 +207,8 @@ fn clashes(flow: &Flow, rules: &HashMap<&str, usize>, variables: &HashSet<&str>,
             format!("node `{}` has the name of {what}; expressions could not tell them apart", node.id),
         ));
     }
-    let mut seen: HashMap<&str, String> = flow.nodes.iter().map(|n| (n.id.as_str(), format!("node `{}`", n.id))).collect();
+    let mut seen: HashMap<&str, String> =
+        flow.nodes.iter().map(|n| (n.id.as_str(), format!("node `{}`", n.id))).collect();
     for node in &flow.nodes {
         for b in &node.boundary {
             if let Some(first) = seen.get(b.id.as_str()) {
@@ -225,7 +238,7 @@ fn event_based(flow: &Flow, problems: &mut Vec<Problem>) {
                     Code::BadValue,
                     t.loc,
                     format!(
-                        "event_based gateway `{}` may only lead to timer or message catch events; `{}` is a {}",
+                        "event_based gateway `{}` may only lead to timer or message catch events; `{}` is of type {}",
                         node.id,
                         target.id,
                         target.kind.type_name()

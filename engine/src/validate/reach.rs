@@ -40,11 +40,13 @@ fn no_way_out(flow: &Flow, graph: &FlowGraph, problems: &mut Vec<Problem>) -> Ve
         // Judged on what was written: a `next` naming no node is already an unknown target.
         let message = match &node.kind {
             NodeKind::End(_) => continue,
-            NodeKind::Exclusive(g) | NodeKind::Inclusive(g) if g.branches.is_empty() && node.next.is_empty() => format!(
-                "{} gateway `{}` has neither `branches` nor `next`: a token that reaches it can never leave",
-                node.kind.type_name(),
-                node.id
-            ),
+            NodeKind::Exclusive(g) | NodeKind::Inclusive(g) if g.branches.is_empty() && node.next.is_empty() => {
+                format!(
+                    "{} gateway `{}` has neither `branches` nor `next`: a token that reaches it can never leave",
+                    node.kind.type_name(),
+                    node.id
+                )
+            }
             NodeKind::Exclusive(_) | NodeKind::Inclusive(_) => continue,
             _ if node.next.is_empty() => format!(
                 "{} node `{}` has no `next`: a token that reaches it can never leave; add `next:` or end here with `type: end`",

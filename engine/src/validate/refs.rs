@@ -69,7 +69,13 @@ fn first_calendar_use(flow: &Flow) -> Option<(Loc, String)> {
                 uses.extend(period(t, &format!("the timer of node `{id}`")));
             }
             NodeKind::UserTask(task) if task.deadline.is_some() => {
-                uses.push((node.loc, format!("the deadline of node `{id}` ({})", task.deadline.as_ref().map(|d| d.within.to_string()).unwrap_or_default())));
+                uses.push((
+                    node.loc,
+                    format!(
+                        "the deadline of node `{id}` ({})",
+                        task.deadline.as_ref().map(|d| d.within.to_string()).unwrap_or_default()
+                    ),
+                ));
             }
             NodeKind::Publication(p) => {
                 uses.push((node.loc, format!("the publication period of node `{id}` ({})", p.deadline.within)));

@@ -140,7 +140,8 @@ fn outcome_of(s: &str) -> Option<&str> {
     let node = s.strip_suffix(".outcome")?;
     let mut chars = node.chars();
     let first = chars.next()?;
-    ((first.is_ascii_alphabetic() || first == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(node)
+    ((first.is_ascii_alphabetic() || first == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(node)
 }
 
 /// `'text'` or `"text"` without escapes or inner quotes -> `text`.
