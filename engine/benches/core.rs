@@ -52,7 +52,10 @@ fn record_case(def: &Definition, env: &Env<'_>) -> Vec<Command> {
     run(&mut state, Command::Start { variables: Default::default() });
     let steps: [(Actor, Completion); 6] = [
         (Actor::new("h1", &["handler"]), completion(None, json!({}), &[], &["text"])),
-        (Actor::new("h1", &["handler"]), completion(None, json!({ "fine_amount": 60000 }), &[], &["text", "audio_video"])),
+        (
+            Actor::new("h1", &["handler"]),
+            completion(None, json!({ "fine_amount": 60000 }), &[], &["text", "audio_video"]),
+        ),
         (Actor::new("h2", &["handler"]), completion(None, json!({}), &[], &["text", "audio_video"])),
         (Actor::new("chief", &["section_chief"]), completion(Some("approved"), json!({}), &[], &[])),
         (Actor::new("rev", &["legal_reviewer"]), completion(Some("approved"), json!({}), CHECKLIST, &[])),
@@ -110,7 +113,10 @@ fn generated_flow(blocks: usize) -> String {
 }
 
 fn env(calendar: &'static Calendar) -> Env<'static> {
-    Env { now: Timestamp::start_of_local_day(chrono::NaiveDate::from_ymd_opt(2024, 3, 4).expect("date")), calendar: Some(calendar) }
+    Env {
+        now: Timestamp::start_of_local_day(chrono::NaiveDate::from_ymd_opt(2024, 3, 4).expect("date")),
+        calendar: Some(calendar),
+    }
 }
 
 fn benches(c: &mut Criterion) {
@@ -137,9 +143,10 @@ fn benches(c: &mut Criterion) {
     let venv = validate::Env { calendars: &calendars, flows: &[] };
     let checked = validate::check(&source, &venv);
     assert!(checked.is_valid(), "{:?}", checked.problems);
-    c.bench_function(&format!("parse_validate_{}_nodes", checked.flow.as_ref().map(|f| f.nodes.len()).unwrap_or(0)), |b| {
-        b.iter(|| black_box(validate::check(black_box(&source), &venv)))
-    });
+    c.bench_function(
+        &format!("parse_validate_{}_nodes", checked.flow.as_ref().map(|f| f.nodes.len()).unwrap_or(0)),
+        |b| b.iter(|| black_box(validate::check(black_box(&source), &venv))),
+    );
 }
 
 /// A plain summary, measured on one thread for at least two seconds each.
@@ -160,8 +167,16 @@ fn summary() {
     }
     let secs = busy.as_secs_f64();
     println!("\nsummary (one core):");
-    println!("  penalty cases to completion: {:>12.0} cases/s ({} commands per case)", cases as f64 / secs, commands.len());
-    println!("  node transitions:            {:>12.0} transitions/s ({} per case)", steps as f64 / secs, steps / cases.max(1));
+    println!(
+        "  penalty cases to completion: {:>12.0} cases/s ({} commands per case)",
+        cases as f64 / secs,
+        commands.len()
+    );
+    println!(
+        "  node transitions:            {:>12.0} transitions/s ({} per case)",
+        steps as f64 / secs,
+        steps / cases.max(1)
+    );
 
     let source = generated_flow(29);
     let calendars = vec!["cn-mainland".to_owned()];
@@ -173,7 +188,10 @@ fn summary() {
         black_box(validate::check(&source, &venv));
         runs += 1;
     }
-    println!("  parse + validate {nodes}-node flow: {:>8.3} ms", started.elapsed().as_secs_f64() * 1000.0 / f64::from(runs));
+    println!(
+        "  parse + validate {nodes}-node flow: {:>8.3} ms",
+        started.elapsed().as_secs_f64() * 1000.0 / f64::from(runs)
+    );
 }
 
 criterion_group!(core_benches, benches);

@@ -36,10 +36,7 @@ impl Timestamp {
 
     /// This instant as a local date-time.
     pub fn to_local(self) -> DateTime<FixedOffset> {
-        Utc.timestamp_millis_opt(self.0)
-            .single()
-            .unwrap_or_default()
-            .with_timezone(&Self::local_offset())
+        Utc.timestamp_millis_opt(self.0).single().unwrap_or_default().with_timezone(&Self::local_offset())
     }
 
     /// The local calendar date this instant falls on.

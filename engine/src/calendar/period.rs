@@ -33,9 +33,9 @@ impl FromStr for PeriodUnit {
         match s {
             "working_days" | "working_day" => Ok(PeriodUnit::WorkingDays),
             "calendar_days" | "calendar_day" => Ok(PeriodUnit::CalendarDays),
-            other => Err(PeriodParseError(format!(
-                "unknown unit `{other}`, expected `working_days` or `calendar_days`"
-            ))),
+            other => {
+                Err(PeriodParseError(format!("unknown unit `{other}`, expected `working_days` or `calendar_days`")))
+            }
         }
     }
 }
@@ -76,9 +76,8 @@ impl FromStr for Period {
                 "`{s}` is not a period, expected `N working_days` or `N calendar_days`"
             )));
         };
-        let amount = amount.parse::<u32>().map_err(|_| {
-            PeriodParseError(format!("`{amount}` is not a whole number of days"))
-        })?;
+        let amount =
+            amount.parse::<u32>().map_err(|_| PeriodParseError(format!("`{amount}` is not a whole number of days")))?;
         Ok(Period { amount, unit: unit.parse()? })
     }
 }

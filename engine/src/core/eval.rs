@@ -3,9 +3,9 @@
 
 use std::sync::{Arc, OnceLock};
 
-use cel::objects::{Key, Map};
 use cel::common::value::{CowVal, Val};
 use cel::context::VariableResolver;
+use cel::objects::{Key, Map};
 use cel::{Context, Value};
 
 use super::state::CaseState;

@@ -82,11 +82,19 @@ impl Machine<'_, '_> {
         Ok(())
     }
 
-    pub(crate) fn job_failed(&mut self, job: JobKey, message: String, error_code: Option<String>) -> Result<(), TransitionError> {
+    pub(crate) fn job_failed(
+        &mut self,
+        job: JobKey,
+        message: String,
+        error_code: Option<String>,
+    ) -> Result<(), TransitionError> {
         let Some(state) = self.state.jobs.iter().find(|j| j.key == job).cloned() else { return Ok(()) };
         let NodeKind::ServiceTask(task) = &self.def.node(state.node).kind else { return Ok(()) };
         if let Some(code) = error_code {
-            let caught = self.find_boundary(state.token, |t| matches!(t, BoundaryTrigger::Error(c) if c.as_ref().is_none_or(|c| *c == code)));
+            let caught = self.find_boundary(
+                state.token,
+                |t| matches!(t, BoundaryTrigger::Error(c) if c.as_ref().is_none_or(|c| *c == code)),
+            );
             match caught {
                 Some(b) => self.boundary_fired(state.token, b),
                 None => {
@@ -99,18 +107,30 @@ impl Machine<'_, '_> {
             if let Some(j) = self.state.jobs.iter_mut().find(|j| j.key == job) {
                 j.attempt += 1;
             }
-            self.schedule(Timestamp(self.env.now.0.saturating_add(delay)), TimerPurpose::JobRetry { job, token: state.token });
+            self.schedule(
+                Timestamp(self.env.now.0.saturating_add(delay)),
+                TimerPurpose::JobRetry { job, token: state.token },
+            );
         } else {
             self.state.jobs.retain(|j| j.key != job);
-            self.incident(state.token, "job-failed", format!("retries exhausted after {} attempts: {message}", state.attempt));
+            self.incident(
+                state.token,
+                "job-failed",
+                format!("retries exhausted after {} attempts: {message}", state.attempt),
+            );
         }
         self.run();
         Ok(())
     }
 
     pub(crate) fn retry_incident(&mut self, key: IncidentKey) -> Result<(), TransitionError> {
-        let incident =
-            self.state.incidents.iter().find(|i| i.key == key).cloned().ok_or(TransitionError::IncidentNotFound(key))?;
+        let incident = self
+            .state
+            .incidents
+            .iter()
+            .find(|i| i.key == key)
+            .cloned()
+            .ok_or(TransitionError::IncidentNotFound(key))?;
         self.state.incidents.retain(|i| i.key != key);
         self.effects.push(Effect::ResolveIncident { incident: key });
         // The token enters its node again: a service task gets a fresh job with its retries,
@@ -134,7 +154,12 @@ impl Machine<'_, '_> {
         self.state.tokens.iter().find(|t| t.wait == Wait::Call(call)).map(|t| t.id)
     }
 
-    pub(crate) fn call_completed(&mut self, call: CallKey, outcome: Option<String>, variables: Variables) -> Result<(), TransitionError> {
+    pub(crate) fn call_completed(
+        &mut self,
+        call: CallKey,
+        outcome: Option<String>,
+        variables: Variables,
+    ) -> Result<(), TransitionError> {
         let Some(token) = self.call_token(call) else { return Ok(()) };
         let node = self.def.node(self.state.token(token).map(|t| t.node).unwrap_or(NodeIdx(0)));
         if let NodeKind::Call(spec) = &node.kind {
@@ -162,7 +187,9 @@ impl Machine<'_, '_> {
         if let Some(t) = self.token_mut(token) {
             t.wait = Wait::Ready;
         }
-        match self.find_boundary(token, |t| matches!(t, BoundaryTrigger::Error(c) if c.as_ref().is_none_or(|c| *c == code))) {
+        match self
+            .find_boundary(token, |t| matches!(t, BoundaryTrigger::Error(c) if c.as_ref().is_none_or(|c| *c == code)))
+        {
             Some(b) => self.boundary_fired(token, b),
             None => self.incident(token, "call-failed", format!("the sub-case failed with error `{code}`")),
         }
@@ -172,7 +199,10 @@ impl Machine<'_, '_> {
 
     pub(crate) fn call_escalated(&mut self, call: CallKey, code: String) -> Result<(), TransitionError> {
         let Some(token) = self.call_token(call) else { return Ok(()) };
-        let caught = self.find_boundary(token, |t| matches!(t, BoundaryTrigger::Escalation(c) if c.as_ref().is_none_or(|c| *c == code)));
+        let caught = self.find_boundary(
+            token,
+            |t| matches!(t, BoundaryTrigger::Escalation(c) if c.as_ref().is_none_or(|c| *c == code)),
+        );
         if let Some(b) = caught {
             self.boundary_fired(token, b);
             self.run();
@@ -189,14 +219,21 @@ impl Machine<'_, '_> {
             match &t.wait {
                 Wait::Message(m) if *m == name => target = Some((t.id, None, None)),
                 Wait::EventGate(options) => {
-                    let hit = options.iter().copied().find(|o| matches!(&self.def.node(*o).kind, NodeKind::MessageCatch(c) if c.message == name));
+                    let hit = options
+                        .iter()
+                        .copied()
+                        .find(|o| matches!(&self.def.node(*o).kind, NodeKind::MessageCatch(c) if c.message == name));
                     if let Some(o) = hit {
                         target = Some((t.id, Some(o), None));
                     }
                 }
                 Wait::Tasks | Wait::Job(_) | Wait::Call(_) | Wait::Publication(_) => {
                     let node = self.def.node(t.node);
-                    if let Some(b) = node.boundary.iter().position(|b| matches!(&b.trigger, BoundaryTrigger::Message(m) if *m == name)) {
+                    if let Some(b) = node
+                        .boundary
+                        .iter()
+                        .position(|b| matches!(&b.trigger, BoundaryTrigger::Message(m) if *m == name))
+                    {
                         target = Some((t.id, None, Some(b as u32)));
                     }
                 }

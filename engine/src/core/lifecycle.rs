@@ -30,7 +30,10 @@ impl Machine<'_, '_> {
                     variables.insert(decl.name.clone(), v.clone());
                 }
                 None if decl.required => {
-                    return Err(TransitionError::BadVariable { name: decl.name.clone(), reason: "required to start a case".into() });
+                    return Err(TransitionError::BadVariable {
+                        name: decl.name.clone(),
+                        reason: "required to start a case".into(),
+                    });
                 }
                 None => {}
             }
@@ -59,7 +62,11 @@ impl Machine<'_, '_> {
         }
         // Timers that came due while suspended fire as soon as the store sees them.
         for timer in &self.state.timers {
-            self.effects.push(Effect::ScheduleTimer { timer: timer.key, due: timer.due, purpose: timer.purpose.clone() });
+            self.effects.push(Effect::ScheduleTimer {
+                timer: timer.key,
+                due: timer.due,
+                purpose: timer.purpose.clone(),
+            });
         }
         self.state.status = CaseStatus::Active;
         Ok(())
@@ -88,7 +95,8 @@ impl Machine<'_, '_> {
     pub(crate) fn pause_deadline(&mut self, task: TaskKey, reason: String) -> Result<(), TransitionError> {
         let token = self.deadline_token(task)?;
         let now = self.env.now;
-        let clock = self.token_mut(token).and_then(|t| t.deadline.as_mut()).ok_or(TransitionError::TaskNotFound(task))?;
+        let clock =
+            self.token_mut(token).and_then(|t| t.deadline.as_mut()).ok_or(TransitionError::TaskNotFound(task))?;
         clock.pause(now, reason).map_err(|e| TransitionError::Deadline { task, reason: e.to_string() })?;
         let ladder: Vec<_> = self
             .state

@@ -4,13 +4,13 @@
 
 use std::collections::VecDeque;
 
+use super::Env;
 use super::command::Variables;
 use super::definition::Definition;
 use super::effect::{Effect, TimerPurpose};
 use super::eval;
 use super::ids::*;
 use super::state::*;
-use super::Env;
 use crate::calendar::{DeadlineClock, DeadlineSpec, LadderAction};
 use crate::model::*;
 use crate::time::Timestamp;
@@ -207,12 +207,22 @@ impl<'a, 's> Machine<'a, 's> {
                     VersionPolicy::Latest => None,
                     VersionPolicy::Pinned(v) => Some(v),
                 };
-                self.effects.push(Effect::StartCall { call: key, node: node.idx, flow: call.flow.name.clone(), version, variables });
+                self.effects.push(Effect::StartCall {
+                    call: key,
+                    node: node.idx,
+                    flow: call.flow.name.clone(),
+                    version,
+                    variables,
+                });
                 self.set_wait(id, Wait::Call(key));
                 self.arm_boundaries(id, node);
             }
             NodeKind::Escalation(esc) => {
-                self.effects.push(Effect::Escalate { node: node.idx, to: Some(esc.to.clone()), code: esc.code.clone() });
+                self.effects.push(Effect::Escalate {
+                    node: node.idx,
+                    to: Some(esc.to.clone()),
+                    code: esc.code.clone(),
+                });
                 self.leave(id);
             }
         }
@@ -502,7 +512,12 @@ impl<'a, 's> Machine<'a, 's> {
             self.effects.push(Effect::Ladder { token: id, task: None, action: rung.action, to: rung.to });
         } else {
             for task in tasks {
-                self.effects.push(Effect::Ladder { token: id, task: Some(task), action: rung.action, to: rung.to.clone() });
+                self.effects.push(Effect::Ladder {
+                    token: id,
+                    task: Some(task),
+                    action: rung.action,
+                    to: rung.to.clone(),
+                });
             }
         }
     }
@@ -511,7 +526,8 @@ impl<'a, 's> Machine<'a, 's> {
 
     /// Cancels everything a token waits for: tasks, timers, jobs, calls, incidents.
     pub(crate) fn clear_token(&mut self, id: TokenId) {
-        let timers: Vec<TimerKey> = self.state.timers.iter().filter(|t| timer_token(&t.purpose) == id).map(|t| t.key).collect();
+        let timers: Vec<TimerKey> =
+            self.state.timers.iter().filter(|t| timer_token(&t.purpose) == id).map(|t| t.key).collect();
         for timer in timers {
             self.cancel_timer(timer);
         }
@@ -548,7 +564,13 @@ impl<'a, 's> Machine<'a, 's> {
         self.ready.clear();
     }
 
-    pub(crate) fn close(&mut self, status: CaseStatus, outcome: Option<String>, archive: bool, error_code: Option<String>) {
+    pub(crate) fn close(
+        &mut self,
+        status: CaseStatus,
+        outcome: Option<String>,
+        archive: bool,
+        error_code: Option<String>,
+    ) {
         self.state.status = status;
         self.effects.push(Effect::CloseCase { status, outcome, archive, error_code });
     }
@@ -558,7 +580,13 @@ impl<'a, 's> Machine<'a, 's> {
         let Some(token) = self.state.token(id) else { return };
         let node = token.node;
         let key = IncidentKey(self.state.alloc());
-        self.state.incidents.push(IncidentState { key, token: id, node, code: code.to_owned(), message: message.clone() });
+        self.state.incidents.push(IncidentState {
+            key,
+            token: id,
+            node,
+            code: code.to_owned(),
+            message: message.clone(),
+        });
         self.set_wait(id, Wait::Incident(key));
         self.effects.push(Effect::RaiseIncident { incident: key, node, code: code.to_owned(), message });
     }

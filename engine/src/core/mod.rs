@@ -76,7 +76,12 @@ pub struct Transition {
 ///
 /// # Errors
 /// A [`TransitionError`] when the command is refused.
-pub fn transition(def: &Definition, state: &CaseState, command: Command, env: &Env<'_>) -> Result<Transition, TransitionError> {
+pub fn transition(
+    def: &Definition,
+    state: &CaseState,
+    command: Command,
+    env: &Env<'_>,
+) -> Result<Transition, TransitionError> {
     let mut state = state.clone();
     let effects = apply(def, &mut state, command, env)?;
     Ok(Transition { state, effects })
@@ -88,7 +93,12 @@ pub fn transition(def: &Definition, state: &CaseState, command: Command, env: &E
 /// # Errors
 /// A [`TransitionError`] when the command is refused; `state` is then unchanged (every
 /// handler checks before it changes anything, and the property tests hold it to that).
-pub fn apply(def: &Definition, state: &mut CaseState, command: Command, env: &Env<'_>) -> Result<Vec<Effect>, TransitionError> {
+pub fn apply(
+    def: &Definition,
+    state: &mut CaseState,
+    command: Command,
+    env: &Env<'_>,
+) -> Result<Vec<Effect>, TransitionError> {
     let status = state.status;
     if status.is_closed() {
         return if command.is_engine_event() { Ok(Vec::new()) } else { Err(TransitionError::CaseClosed) };

@@ -26,7 +26,8 @@ impl<'a> Machine<'a, '_> {
     }
 
     fn is_candidate(task: &TaskState, spec: &UserTask, actor: &Actor) -> bool {
-        let open_to_all = spec.assignee.is_none() && spec.candidates.users.is_empty() && spec.candidates.groups.is_empty();
+        let open_to_all =
+            spec.assignee.is_none() && spec.candidates.users.is_empty() && spec.candidates.groups.is_empty();
         open_to_all
             || spec.assignee.as_deref() == Some(actor.user.as_str())
             || spec.candidates.users.contains(&actor.user)
@@ -36,7 +37,8 @@ impl<'a> Machine<'a, '_> {
     /// Separation of duties: performers of `separate_from` nodes, and (for distinct
     /// multi-instance tasks) performers of the token's other instances, may not take it.
     fn check_separation(&self, task: &TaskState, spec: &UserTask, actor: &Actor) -> Result<(), TransitionError> {
-        let refuse = |reason: String| TransitionError::SeparationOfDuties { task: task.key, user: actor.user.clone(), reason };
+        let refuse =
+            |reason: String| TransitionError::SeparationOfDuties { task: task.key, user: actor.user.clone(), reason };
         for other in &spec.separate_from {
             if self.state.performers.get(&other.name).is_some_and(|users| users.contains(&actor.user)) {
                 return Err(refuse(format!("worked on `{}` of this case", other.name)));
@@ -45,11 +47,9 @@ impl<'a> Machine<'a, '_> {
         if spec.multi.as_ref().is_some_and(|m| m.distinct_assignees) {
             let token = self.state.token(task.token);
             let voted = token.is_some_and(|t| t.votes.iter().any(|v| v.user == actor.user));
-            let holds_sibling = self
-                .state
-                .tasks
-                .iter()
-                .any(|t| t.token == task.token && t.key != task.key && t.assignee.as_deref() == Some(actor.user.as_str()));
+            let holds_sibling = self.state.tasks.iter().any(|t| {
+                t.token == task.token && t.key != task.key && t.assignee.as_deref() == Some(actor.user.as_str())
+            });
             if voted || holds_sibling {
                 return Err(refuse("already works on another instance of this task".into()));
             }
@@ -103,7 +103,12 @@ impl<'a> Machine<'a, '_> {
         Ok(())
     }
 
-    pub(crate) fn attach_record(&mut self, key: TaskKey, actor: Actor, record: RecordRef) -> Result<(), TransitionError> {
+    pub(crate) fn attach_record(
+        &mut self,
+        key: TaskKey,
+        actor: Actor,
+        record: RecordRef,
+    ) -> Result<(), TransitionError> {
         let (task, _) = self.open_task(key)?;
         Self::require_assignee(task, &actor)?;
         if let Some(t) = self.task_mut(key) {
@@ -113,7 +118,12 @@ impl<'a> Machine<'a, '_> {
         Ok(())
     }
 
-    pub(crate) fn complete(&mut self, key: TaskKey, actor: Actor, completion: Completion) -> Result<(), TransitionError> {
+    pub(crate) fn complete(
+        &mut self,
+        key: TaskKey,
+        actor: Actor,
+        completion: Completion,
+    ) -> Result<(), TransitionError> {
         let (task, spec) = self.open_task(key)?;
         match &task.assignee {
             Some(_) => Self::require_assignee(task, &actor)?,
@@ -148,7 +158,8 @@ impl<'a> Machine<'a, '_> {
             })
             .collect();
         if let Some(guard) = &node.guard
-            && let Err(GuardFailure::Violated(_) | GuardFailure::Eval(_)) = check_guard(&def.flow, self.state, node, guard)
+            && let Err(GuardFailure::Violated(_) | GuardFailure::Eval(_)) =
+                check_guard(&def.flow, self.state, node, guard)
         {
             for (name, old) in previous {
                 match old {
@@ -166,7 +177,12 @@ impl<'a> Machine<'a, '_> {
         let position = self.state.tasks.iter().position(|t| t.key == key).ok_or(TransitionError::TaskNotFound(key))?;
         let mut records = self.state.tasks.remove(position).records;
         records.extend(completion.records);
-        self.effects.push(Effect::CompleteTask { task: key, by: actor.user.clone(), outcome: completion.outcome.clone(), records });
+        self.effects.push(Effect::CompleteTask {
+            task: key,
+            by: actor.user.clone(),
+            outcome: completion.outcome.clone(),
+            records,
+        });
         match self.state.performers.get_mut(&node.id) {
             Some(users) => users.push(actor.user.clone()),
             None => {
@@ -193,11 +209,18 @@ impl<'a> Machine<'a, '_> {
     fn check_form(&self, spec: &UserTask, completion: &Completion) -> Result<(), TransitionError> {
         for field in spec.form.iter().filter(|f| f.required) {
             if !completion.variables.contains_key(&field.var) {
-                return Err(TransitionError::BadVariable { name: field.var.clone(), reason: "required by the form".into() });
+                return Err(TransitionError::BadVariable {
+                    name: field.var.clone(),
+                    reason: "required by the form".into(),
+                });
             }
         }
         if let Some(name) = completion.variables.keys().find(|name| !spec.form.iter().any(|f| &f.var == *name)) {
-            let reason = if self.flow().variable(name).is_some() { "not in this task's form" } else { "not declared by the flow" };
+            let reason = if self.flow().variable(name).is_some() {
+                "not in this task's form"
+            } else {
+                "not declared by the flow"
+            };
             return Err(TransitionError::BadVariable { name: name.clone(), reason: reason.into() });
         }
         self.check_variables(&completion.variables)
@@ -206,12 +229,15 @@ impl<'a> Machine<'a, '_> {
     /// Every variable must be declared and of its declared type.
     pub(crate) fn check_variables(&self, variables: &super::command::Variables) -> Result<(), TransitionError> {
         for (name, value) in variables {
-            let decl = self
-                .flow()
-                .variable(name)
-                .ok_or_else(|| TransitionError::BadVariable { name: name.clone(), reason: "not declared by the flow".into() })?;
+            let decl = self.flow().variable(name).ok_or_else(|| TransitionError::BadVariable {
+                name: name.clone(),
+                reason: "not declared by the flow".into(),
+            })?;
             if !decl.ty.admits(value) {
-                return Err(TransitionError::BadVariable { name: name.clone(), reason: format!("must be a {}", decl.ty.as_str()) });
+                return Err(TransitionError::BadVariable {
+                    name: name.clone(),
+                    reason: format!("must be a {}", decl.ty.as_str()),
+                });
             }
         }
         Ok(())
@@ -223,7 +249,9 @@ fn check_outcome(spec: &UserTask, outcome: Option<&str>) -> Result<(), Transitio
         None if spec.outcomes.is_empty() => Ok(()),
         None => Err(TransitionError::BadOutcome(format!("choose one of: {}", spec.outcomes.join(", ")))),
         Some(o) if spec.outcomes.iter().any(|x| x == o) => Ok(()),
-        Some(o) if spec.outcomes.is_empty() => Err(TransitionError::BadOutcome(format!("this task takes no outcome, got `{o}`"))),
+        Some(o) if spec.outcomes.is_empty() => {
+            Err(TransitionError::BadOutcome(format!("this task takes no outcome, got `{o}`")))
+        }
         Some(o) => Err(TransitionError::BadOutcome(format!("`{o}` is not one of: {}", spec.outcomes.join(", ")))),
     }
 }

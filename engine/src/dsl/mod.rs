@@ -63,7 +63,11 @@ fn load_error(e: &LoadError) -> (Loc, String) {
         LoadError::ScanError(m, err) => (at(m), format!("YAML syntax: {}", err.info())),
         LoadError::DuplicateKey(d) => (
             loc_of(&Yaml::Scalar(d.key.clone())),
-            format!("duplicate key `{}` (first written at line {})", d.key.as_str(), d.prev_key.span().start().map(|m| m.line()).unwrap_or(0)),
+            format!(
+                "duplicate key `{}` (first written at line {})",
+                d.key.as_str(),
+                d.prev_key.span().start().map(|m| m.line()).unwrap_or(0)
+            ),
         ),
     }
 }
@@ -148,7 +152,11 @@ fn variables(node: &Yaml, problems: &mut Problems) -> Vec<VariableDecl> {
         let Some((ty_word, ty_loc)) = ty else { continue };
         let Some(ty) = VarType::parse(&ty_word) else {
             let all: Vec<_> = VarType::ALL.iter().map(|t| t.as_str()).collect();
-            problems.push(Code::BadValue, ty_loc, format!("unknown type `{ty_word}` for {what}; expected one of: {}", all.join(", ")));
+            problems.push(
+                Code::BadValue,
+                ty_loc,
+                format!("unknown type `{ty_word}` for {what}; expected one of: {}", all.join(", ")),
+            );
             continue;
         };
         if let Some((value, dloc)) = &default
@@ -168,7 +176,11 @@ fn rules(node: &Yaml, problems: &mut Problems) -> Vec<Rule> {
         .filter_map(|(key, value)| {
             let name = key.as_str().to_owned();
             if !is_identifier(&name) {
-                problems.push(Code::BadValue, reader::loc_of_span(key.span()), format!("rule name `{name}` must be an identifier"));
+                problems.push(
+                    Code::BadValue,
+                    reader::loc_of_span(key.span()),
+                    format!("rule name `{name}` must be an identifier"),
+                );
             }
             let (source, loc) = scalar(value, &format!("rule `{name}`"), problems)?;
             Some(Rule { name, expr: nodes::expr(source, loc, problems) })
@@ -183,7 +195,11 @@ fn resolve(flow: &mut Flow, written_ids: &[String], problems: &mut Problems) {
     let mut fix = |t: &mut Target, what: &str| match index.get(&t.name) {
         Some(&idx) => t.idx = idx,
         None if written_ids.contains(&t.name) => {}
-        None => problems.push(Code::UnknownTarget, t.loc, format!("{what} names `{}`, which is not a node of this flow", t.name)),
+        None => problems.push(
+            Code::UnknownTarget,
+            t.loc,
+            format!("{what} names `{}`, which is not a node of this flow", t.name),
+        ),
     };
     fix(&mut flow.start, "`start`");
     for node in &mut flow.nodes {
@@ -214,7 +230,8 @@ fn resolve(flow: &mut Flow, written_ids: &[String], problems: &mut Problems) {
 
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn is_flow_key(s: &str) -> bool {

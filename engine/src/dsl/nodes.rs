@@ -73,7 +73,11 @@ pub(crate) fn node(id: &str, id_loc: Loc, idx: NodeIdx, yaml: &Yaml, problems: &
     };
     let (ty, ty_loc) = ty?;
     if !TYPES.contains(&ty.as_str()) {
-        problems.push(Code::BadValue, ty_loc, format!("unknown node type `{ty}`; expected one of: {}", TYPES.join(", ")));
+        problems.push(
+            Code::BadValue,
+            ty_loc,
+            format!("unknown node type `{ty}`; expected one of: {}", TYPES.join(", ")),
+        );
         return None;
     }
     let mut map = MapReader::new(yaml, format!("{ty} node `{id}`"), allowed_keys(&ty), problems)?;
@@ -104,12 +108,18 @@ fn check_shape(node: &Node, what: &str, problems: &mut Problems) {
         _ => 0,
     };
     if matches!(node.kind, NodeKind::End(_)) && n > 0 {
-        problems.push(Code::UnknownKey, node.next[0].loc, format!("{what} takes no `next`: an end event has no way out"));
+        problems.push(
+            Code::UnknownKey,
+            node.next[0].loc,
+            format!("{what} takes no `next`: an end event has no way out"),
+        );
     } else if branches > 0 && n > 0 {
         problems.push(
             Code::BadValue,
             node.next[0].loc,
-            format!("{what} has both `branches` and `next`; a gateway routes with `branches`, a pure merge with `next`"),
+            format!(
+                "{what} has both `branches` and `next`; a gateway routes with `branches`, a pure merge with `next`"
+            ),
         );
     } else if !many && n > 1 {
         problems.push(
@@ -133,11 +143,15 @@ fn check_shape(node: &Node, what: &str, problems: &mut Problems) {
             _ => (true, ""),
         };
         if !thrown_here {
-            let from = if kind == "error" { "service_task and call nodes" } else { "call nodes (a sub-case throws it)" };
+            let from =
+                if kind == "error" { "service_task and call nodes" } else { "call nodes (a sub-case throws it)" };
             problems.push(
                 Code::BadValue,
                 b.loc,
-                format!("{what}: boundary event `{}` can never fire: {kind} boundary events catch what {from} throw", b.id),
+                format!(
+                    "{what}: boundary event `{}` can never fire: {kind} boundary events catch what {from} throw",
+                    b.id
+                ),
             );
         } else if kind == "error" && !b.interrupting {
             problems.push(
@@ -345,7 +359,11 @@ fn backoff(node: &Yaml, problems: &mut Problems) -> Backoff {
     if let Some((text, loc)) = m.text("factor", problems) {
         match text.parse::<f64>() {
             Ok(f) if (1.0..=10.0).contains(&f) => b.factor = f,
-            _ => problems.push(Code::BadValue, loc, format!("`backoff.factor` must be a number from 1 to 10, found `{text}`")),
+            _ => problems.push(
+                Code::BadValue,
+                loc,
+                format!("`backoff.factor` must be a number from 1 to 10, found `{text}`"),
+            ),
         }
     }
     m.finish(problems);
@@ -375,7 +393,11 @@ fn gateway(map: &mut MapReader<'_>, problems: &mut Problems) -> Gateway {
                     Some(Branch { when: Some(expr(&cond, cl, problems)), target: target(name, l), loc })
                 }
                 _ => {
-                    problems.push(Code::BadValue, loc, "a branch is `{ when: CONDITION, next: NODE }` or `{ otherwise: NODE }`");
+                    problems.push(
+                        Code::BadValue,
+                        loc,
+                        "a branch is `{ when: CONDITION, next: NODE }` or `{ otherwise: NODE }`",
+                    );
                     None
                 }
             }
@@ -438,7 +460,11 @@ fn guard(node: &Yaml, problems: &mut Problems) -> Option<Guard> {
     g.finish(problems);
     let (requires, rloc) = requires?;
     let Some((node, outcome)) = requires.rsplit_once('.') else {
-        problems.push(Code::BadValue, rloc, format!("`requires: {requires}` must be NODE.OUTCOME, e.g. legal_review.approved"));
+        problems.push(
+            Code::BadValue,
+            rloc,
+            format!("`requires: {requires}` must be NODE.OUTCOME, e.g. legal_review.approved"),
+        );
         return None;
     };
     Some(Guard { requires: target(node.to_owned(), rloc), outcome: outcome.to_owned(), when, loc })
@@ -466,10 +492,9 @@ fn call(map: &mut MapReader<'_>, problems: &mut Problems) -> Option<CallActivity
 /// Reads `key` as one target or a list of targets.
 fn targets(map: &mut MapReader<'_>, key: &'static str, problems: &mut Problems) -> Vec<Target> {
     match map.get(key) {
-        Some(node) => text_list(node, &format!("`{key}`"), problems)
-            .into_iter()
-            .map(|(name, loc)| target(name, loc))
-            .collect(),
+        Some(node) => {
+            text_list(node, &format!("`{key}`"), problems).into_iter().map(|(name, loc)| target(name, loc)).collect()
+        }
         None => Vec::new(),
     }
 }

@@ -19,9 +19,7 @@ impl Problems {
 
 /// The start of a span as a [`Loc`] (marked-yaml counts lines and columns from 1).
 pub(crate) fn loc_of_span(span: &Span) -> Loc {
-    span.start()
-        .map(|m| Loc::new(m.line() as u32, m.column() as u32))
-        .unwrap_or_default()
+    span.start().map(|m| Loc::new(m.line() as u32, m.column() as u32)).unwrap_or_default()
 }
 
 /// Where a YAML node starts.
@@ -82,7 +80,11 @@ impl<'a> MapReader<'a> {
                 Some(MapReader { map, what, allowed, used: Vec::new(), loc })
             }
             other => {
-                problems.push(Code::BadValue, loc_of(other), format!("{what} must be a mapping, found {}", shape(other)));
+                problems.push(
+                    Code::BadValue,
+                    loc_of(other),
+                    format!("{what} must be a mapping, found {}", shape(other)),
+                );
                 None
             }
         }
@@ -103,11 +105,7 @@ impl<'a> MapReader<'a> {
 
     /// Where `key` was written, or the mapping's own location.
     pub(crate) fn key_loc(&self, key: &str) -> Loc {
-        self.map
-            .iter()
-            .find(|(k, _)| k.as_str() == key)
-            .map(|(k, _)| loc_of_span(k.span()))
-            .unwrap_or(self.loc)
+        self.map.iter().find(|(k, _)| k.as_str() == key).map(|(k, _)| loc_of_span(k.span())).unwrap_or(self.loc)
     }
 
     /// A required value; reports `missing-key` when absent.
@@ -193,12 +191,15 @@ impl<'a> MapReader<'a> {
 pub(crate) fn text_list(node: &Node, what: &str, problems: &mut Problems) -> Vec<(String, Loc)> {
     match node {
         Node::Scalar(s) => vec![(s.as_str().to_owned(), loc_of(node))],
-        Node::Sequence(items) => items
-            .iter()
-            .filter_map(|item| scalar(item, what, problems).map(|(s, l)| (s.to_owned(), l)))
-            .collect(),
+        Node::Sequence(items) => {
+            items.iter().filter_map(|item| scalar(item, what, problems).map(|(s, l)| (s.to_owned(), l))).collect()
+        }
         Node::Mapping(_) => {
-            problems.push(Code::BadValue, loc_of(node), format!("{what} must be a text or a list of texts, found a mapping"));
+            problems.push(
+                Code::BadValue,
+                loc_of(node),
+                format!("{what} must be a text or a list of texts, found a mapping"),
+            );
             Vec::new()
         }
     }

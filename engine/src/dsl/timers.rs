@@ -117,7 +117,9 @@ pub fn duration_millis(text: &str) -> Result<i64, String> {
 fn full_iso_duration(text: &str) -> bool {
     text.len() > 1
         && text.starts_with('P')
-        && text[1..].chars().all(|c| c.is_ascii_digit() || matches!(c, 'Y' | 'M' | 'W' | 'D' | 'T' | 'H' | 'S' | '.' | ','))
+        && text[1..]
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, 'Y' | 'M' | 'W' | 'D' | 'T' | 'H' | 'S' | '.' | ','))
         && !text.ends_with('T')
 }
 
@@ -232,11 +234,9 @@ fn ladder_step(node: &Node, problems: &mut Problems) -> Option<LadderStep> {
 
 fn ladder_action(map: &mut MapReader<'_>, problems: &mut Problems) -> Option<(LadderAction, String)> {
     let mut found = Vec::new();
-    for (key, action) in [
-        ("remind", LadderAction::Remind),
-        ("escalate_to", LadderAction::EscalateTo),
-        ("notify", LadderAction::Notify),
-    ] {
+    for (key, action) in
+        [("remind", LadderAction::Remind), ("escalate_to", LadderAction::EscalateTo), ("notify", LadderAction::Notify)]
+    {
         if let Some((to, _)) = map.text(key, problems) {
             found.push((action, to));
         }
@@ -245,7 +245,10 @@ fn ladder_action(map: &mut MapReader<'_>, problems: &mut Problems) -> Option<(La
         problems.push(
             Code::BadValue,
             map.loc,
-            format!("{} needs exactly one of `remind`, `escalate_to`, `notify` naming a role or `assignee`", map.what()),
+            format!(
+                "{} needs exactly one of `remind`, `escalate_to`, `notify` naming a role or `assignee`",
+                map.what()
+            ),
         );
         return None;
     }

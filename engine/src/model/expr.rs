@@ -28,23 +28,16 @@ impl Expr {
     pub fn compile(source: &str, loc: Loc) -> (Expr, Option<String>) {
         match cel::Program::compile(source) {
             Ok(program) => {
-                let mut references: Vec<String> = program
-                    .references()
-                    .variables()
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect();
+                let mut references: Vec<String> =
+                    program.references().variables().into_iter().map(str::to_owned).collect();
                 references.sort();
                 references.dedup();
                 let expr = Expr { source: source.to_owned(), loc, program: Some(Arc::new(program)), references };
                 (expr, None)
             }
             Err(errors) => {
-                let message = errors
-                    .errors
-                    .first()
-                    .map(|e| e.msg.clone())
-                    .unwrap_or_else(|| "does not compile".to_owned());
+                let message =
+                    errors.errors.first().map(|e| e.msg.clone()).unwrap_or_else(|| "does not compile".to_owned());
                 let expr = Expr { source: source.to_owned(), loc, program: None, references: Vec::new() };
                 (expr, Some(message))
             }

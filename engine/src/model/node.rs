@@ -107,10 +107,7 @@ impl NodeKind {
 
     /// Whether boundary events may be attached (tasks and calls).
     pub fn is_activity(&self) -> bool {
-        matches!(
-            self,
-            NodeKind::UserTask(_) | NodeKind::ServiceTask(_) | NodeKind::Call(_) | NodeKind::Publication(_)
-        )
+        matches!(self, NodeKind::UserTask(_) | NodeKind::ServiceTask(_) | NodeKind::Call(_) | NodeKind::Publication(_))
     }
 }
 
@@ -382,4 +379,3 @@ pub struct Guard {
     /// Where it was written.
     pub loc: Loc,
 }
-

@@ -81,5 +81,8 @@ fn a_deadline_beyond_the_calendar_is_an_incident_not_a_guess() {
     let mut c = Case::new(penalty());
     c.now = at(2026, 12, 28);
     let effects = c.start(json!({}));
-    assert!(effects.iter().any(|e| matches!(e, Effect::RaiseIncident { code, .. } if code == "calendar")), "{effects:?}");
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::RaiseIncident { code, .. } if code == "calendar")),
+        "{effects:?}"
+    );
 }

@@ -63,7 +63,8 @@ fn interrupting_message_cancels_the_task() {
     let mut c = Case::new(definition(EVENTS));
     c.start(json!({}));
     let task = c.task_at("notice");
-    let effects = c.apply(Command::CorrelateMessage { name: "withdrawn".into(), variables: Default::default() }).unwrap();
+    let effects =
+        c.apply(Command::CorrelateMessage { name: "withdrawn".into(), variables: Default::default() }).unwrap();
     assert!(effects.contains(&Effect::CancelTask { task }));
     assert_eq!(c.state.status, CaseStatus::Completed);
     assert!(c.state.timers.is_empty(), "the boundary timer went with the task");
@@ -82,7 +83,9 @@ fn event_based_gateway_takes_the_first_event() {
     assert!(effects.contains(&Effect::CancelTimer { timer: timers[0].0 }));
     assert_eq!(c.positions(), ["send"]);
     assert_eq!(
-        c.apply(Command::CorrelateMessage { name: "payment".into(), variables: Default::default() }).unwrap_err().code(),
+        c.apply(Command::CorrelateMessage { name: "payment".into(), variables: Default::default() })
+            .unwrap_err()
+            .code(),
         "NO_SUBSCRIPTION"
     );
 }
@@ -128,12 +131,18 @@ fn business_error_is_caught_by_the_error_boundary() {
 fn call_runs_a_sub_case_and_copies_outputs() {
     let (mut c, job) = at_send();
     let effects = c.apply(Command::JobSucceeded { job, variables: Default::default() }).unwrap();
-    let Some(Effect::StartCall { call, flow, version: None, .. }) = effects.last().cloned() else { panic!("{effects:?}") };
+    let Some(Effect::StartCall { call, flow, version: None, .. }) = effects.last().cloned() else {
+        panic!("{effects:?}")
+    };
     assert_eq!(flow, "legal-review");
     c.apply(Command::CallEscalated { call, code: "DISAGREE".into() }).unwrap();
     assert!(c.effects.iter().any(|e| matches!(e, Effect::Escalate { to: Some(role), .. } if role == "leader")));
-    c.apply(Command::CallCompleted { call, outcome: Some("approved".into()), variables: [("paid".into(), json!(true))].into() })
-        .unwrap();
+    c.apply(Command::CallCompleted {
+        call,
+        outcome: Some("approved".into()),
+        variables: [("paid".into(), json!(true))].into(),
+    })
+    .unwrap();
     assert_eq!(c.state.variables["paid"], json!(true));
     assert_eq!(c.state.outcomes["review"], json!("approved"));
     assert_eq!(c.state.status, CaseStatus::Completed);

@@ -85,7 +85,12 @@ impl Case {
     }
 
     /// Claims and completes a task with everything it requires.
-    pub fn work(&mut self, task: TaskKey, actor: &Actor, completion: Completion) -> Result<Vec<Effect>, TransitionError> {
+    pub fn work(
+        &mut self,
+        task: TaskKey,
+        actor: &Actor,
+        completion: Completion,
+    ) -> Result<Vec<Effect>, TransitionError> {
         self.claim(task, actor)?;
         self.apply(Command::Complete { task, actor: actor.clone(), completion })
     }

@@ -13,7 +13,8 @@ fn through_evidence(fine: f64) -> Case {
     c.work(filing, &handler(1), done(None, json!({}), &[], &["text"])).unwrap();
     let evidence = c.tasks_at("evidence");
     assert_eq!(evidence.len(), 2, "two officers gather evidence");
-    c.work(evidence[0], &handler(1), done(None, json!({ "fine_amount": fine }), &[], &["text", "audio_video"])).unwrap();
+    c.work(evidence[0], &handler(1), done(None, json!({ "fine_amount": fine }), &[], &["text", "audio_video"]))
+        .unwrap();
     c.work(evidence[1], &handler(2), done(None, json!({}), &[], &["text", "audio_video"])).unwrap();
     let chief = c.task_at("chief_approval");
     c.work(chief, &Actor::new("chief", &["section_chief"]), done(Some("approved"), json!({}), &[], &[])).unwrap();
@@ -62,8 +63,12 @@ fn major_case_passes_legal_review_before_decision() {
         c.apply(Command::Complete { task: review, actor: reviewer.clone(), completion: incomplete }),
         Err(TransitionError::ChecklistIncomplete(points)) if points == ["other"]
     ));
-    c.apply(Command::Complete { task: review, actor: reviewer, completion: done(Some("approved"), json!({}), REVIEW_CHECKLIST, &[]) })
-        .unwrap();
+    c.apply(Command::Complete {
+        task: review,
+        actor: reviewer,
+        completion: done(Some("approved"), json!({}), REVIEW_CHECKLIST, &[]),
+    })
+    .unwrap();
     assert_eq!(c.positions(), ["decide"]);
     decide_publish_archive(&mut c);
 }
@@ -72,7 +77,12 @@ fn major_case_passes_legal_review_before_decision() {
 fn rejected_review_sends_the_case_back_to_evidence() {
     let mut c = through_evidence(80_000.0);
     let review = c.task_at("legal_review");
-    c.work(review, &Actor::new("reviewer", &["legal_reviewer"]), done(Some("rejected"), json!({}), REVIEW_CHECKLIST, &[])).unwrap();
+    c.work(
+        review,
+        &Actor::new("reviewer", &["legal_reviewer"]),
+        done(Some("rejected"), json!({}), REVIEW_CHECKLIST, &[]),
+    )
+    .unwrap();
     assert_eq!(c.positions(), ["evidence"]);
 }
 
@@ -84,7 +94,11 @@ fn decision_on_a_major_case_without_approval_is_refused() {
     c.claim(decide, &leader).unwrap();
     // Raising the fine at decision time makes the case major: the guard refuses.
     let err = c
-        .apply(Command::Complete { task: decide, actor: leader, completion: done(None, json!({ "fine_amount": 90000 }), &[], &["text"]) })
+        .apply(Command::Complete {
+            task: decide,
+            actor: leader,
+            completion: done(None, json!({ "fine_amount": 90000 }), &[], &["text"]),
+        })
         .unwrap_err();
     assert_eq!(err.code(), "GUARD_VIOLATED");
     assert_eq!(c.positions(), ["decide"]);
@@ -99,11 +113,15 @@ fn evidence_needs_two_distinct_officers_and_their_records() {
         c.work(filing, &handler(1), done(None, json!({}), &[], &[])),
         Err(TransitionError::MissingRecords(kinds)) if kinds == ["text"]
     ));
-    c.apply(Command::Complete { task: filing, actor: handler(1), completion: done(None, json!({}), &[], &["text"]) }).unwrap();
+    c.apply(Command::Complete { task: filing, actor: handler(1), completion: done(None, json!({}), &[], &["text"]) })
+        .unwrap();
     let evidence = c.tasks_at("evidence");
     c.claim(evidence[0], &handler(1)).unwrap();
     assert!(matches!(c.claim(evidence[1], &handler(1)), Err(TransitionError::SeparationOfDuties { .. })));
-    assert!(matches!(c.claim(evidence[1], &Actor::new("clerk", &["clerk"])), Err(TransitionError::NotCandidate { .. })));
+    assert!(matches!(
+        c.claim(evidence[1], &Actor::new("clerk", &["clerk"])),
+        Err(TransitionError::NotCandidate { .. })
+    ));
     assert!(matches!(c.claim(evidence[0], &handler(2)), Err(TransitionError::AlreadyClaimed { .. })));
 }
 
@@ -126,8 +144,14 @@ fn a_task_writes_only_its_form_variables() {
     c.start(json!({}));
     let filing = c.task_at("filing");
     let err = c.work(filing, &handler(1), done(None, json!({ "fine_amount": 1 }), &[], &["text"])).unwrap_err();
-    assert!(matches!(err, TransitionError::BadVariable { ref name, ref reason } if name == "fine_amount" && reason.contains("form")));
-    c.apply(Command::Complete { task: filing, actor: handler(1), completion: done(None, json!({ "party_name": "某公司" }), &[], &["text"]) })
-        .unwrap();
+    assert!(
+        matches!(err, TransitionError::BadVariable { ref name, ref reason } if name == "fine_amount" && reason.contains("form"))
+    );
+    c.apply(Command::Complete {
+        task: filing,
+        actor: handler(1),
+        completion: done(None, json!({ "party_name": "某公司" }), &[], &["text"]),
+    })
+    .unwrap();
     assert_eq!(c.state.variables["party_name"], json!("某公司"));
 }

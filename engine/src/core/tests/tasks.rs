@@ -60,7 +60,10 @@ fn completion_checks_outcome_form_and_types() {
     c.claim(task, &leader(1)).unwrap();
     let complete = |c: &mut Case, completion| c.apply(Command::Complete { task, actor: leader(1), completion });
     assert!(matches!(complete(&mut c, vote("maybe")), Err(TransitionError::BadOutcome(_))));
-    assert!(matches!(complete(&mut c, done(Some("approve"), json!({}), &[], &[])), Err(TransitionError::BadVariable { .. })));
+    assert!(matches!(
+        complete(&mut c, done(Some("approve"), json!({}), &[], &[])),
+        Err(TransitionError::BadVariable { .. })
+    ));
     assert!(matches!(
         complete(&mut c, done(Some("approve"), json!({ "note": 5 }), &[], &[])),
         Err(TransitionError::BadVariable { .. })
