@@ -504,57 +504,15 @@ pub(crate) fn target(name: String, loc: Loc) -> Target {
     Target { name, idx: NodeIdx::UNRESOLVED, loc }
 }
 
-/// The longest expression accepted; longer conditions belong in several rules.
-const MAX_EXPRESSION_LEN: usize = 1000;
-/// The deepest nesting of brackets accepted. The CEL parser recurses with large frames per
-/// level (about 180 KiB each in a debug build), so deeply nested text would overflow a
-/// thread's stack (2 MiB for test and async worker threads) instead of being reported.
-/// Real conditions nest two or three levels. With these limits the worst expression
-/// compiles in a 2 MiB stack in a debug build with room to spare (measured).
-const MAX_EXPRESSION_DEPTH: usize = 8;
-/// The most `a ? b : c` conditionals accepted; each nests the parser once more.
-const MAX_EXPRESSION_CONDITIONALS: usize = 16;
-
 /// Compiles an expression, reporting `bad-expression` if it does not compile.
 pub(crate) fn expr(source: &str, loc: Loc, problems: &mut Problems) -> Expr {
-    let too_complex = if source.len() > MAX_EXPRESSION_LEN {
-        Some(format!("is longer than {MAX_EXPRESSION_LEN} characters; split it into rules"))
-    } else if bracket_depth(source) > MAX_EXPRESSION_DEPTH {
-        Some(format!("nests brackets more than {MAX_EXPRESSION_DEPTH} deep; split it into rules"))
-    } else if source.matches('?').count() > MAX_EXPRESSION_CONDITIONALS {
-        Some(format!("has more than {MAX_EXPRESSION_CONDITIONALS} `? :` conditionals; split it into rules"))
-    } else {
-        None
-    };
-    if let Some(why) = too_complex {
-        let shown: String = source.chars().take(40).collect();
-        let ellipsis = if shown.len() < source.len() { "..." } else { "" };
-        problems.push(Code::BadExpression, loc, format!("`{shown}{ellipsis}` {why}"));
-        return Expr { source: source.to_owned(), loc, program: None, references: Vec::new() };
-    }
     let (expr, error) = Expr::compile(source, loc);
     if let Some(message) = error {
-        problems.push(Code::BadExpression, loc, format!("`{source}` does not compile: {message}"));
+        let shown: String = source.chars().take(60).collect();
+        let ellipsis = if shown.len() < source.len() { "..." } else { "" };
+        problems.push(Code::BadExpression, loc, format!("`{shown}{ellipsis}` {message}"));
     }
     expr
-}
-
-/// The deepest nesting of `(`, `[` and `{`. Brackets inside string literals count too:
-/// an overestimate is safe, and reading literals exactly (raw, triple-quoted, escapes)
-/// would be a second CEL lexer.
-fn bracket_depth(source: &str) -> usize {
-    let (mut depth, mut max) = (0usize, 0usize);
-    for c in source.chars() {
-        match c {
-            '(' | '[' | '{' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    max
 }
 
 #[cfg(test)]

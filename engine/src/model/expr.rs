@@ -23,9 +23,13 @@ pub struct Expr {
 }
 
 impl Expr {
-    /// Compiles `source`. On failure returns the expression without a program and the
-    /// compiler's message.
+    /// Compiles `source`. On failure returns the expression without a program and a
+    /// message saying why (it does not compile, or it is too large to compile safely).
     pub fn compile(source: &str, loc: Loc) -> (Expr, Option<String>) {
+        if let Some(why) = too_complex(source) {
+            let expr = Expr { source: source.to_owned(), loc, program: None, references: Vec::new() };
+            return (expr, Some(why));
+        }
         match cel::Program::compile(source) {
             Ok(program) => {
                 let mut references: Vec<String> =
@@ -48,6 +52,48 @@ impl Expr {
     pub fn normalized(&self) -> String {
         self.source.chars().filter(|c| !c.is_whitespace()).collect()
     }
+}
+
+/// The longest expression accepted; longer conditions belong in several rules.
+const MAX_EXPRESSION_LEN: usize = 1000;
+/// The deepest nesting of brackets accepted. The CEL parser recurses with large frames per
+/// level (about 180 KiB each in a debug build), so deeply nested text would overflow a
+/// thread's stack (2 MiB for test and async worker threads) instead of being reported.
+/// Real conditions nest two or three levels. With these limits the worst expression
+/// compiles in a 2 MiB stack in a debug build with room to spare (measured).
+const MAX_EXPRESSION_DEPTH: usize = 8;
+/// The most `a ? b : c` conditionals accepted; each nests the parser once more.
+const MAX_EXPRESSION_CONDITIONALS: usize = 16;
+
+/// Why an expression is refused before it reaches the parser, if it is.
+fn too_complex(source: &str) -> Option<String> {
+    if source.len() > MAX_EXPRESSION_LEN {
+        Some(format!("is longer than {MAX_EXPRESSION_LEN} characters; split it into rules"))
+    } else if bracket_depth(source) > MAX_EXPRESSION_DEPTH {
+        Some(format!("nests brackets more than {MAX_EXPRESSION_DEPTH} deep; split it into rules"))
+    } else if source.matches('?').count() > MAX_EXPRESSION_CONDITIONALS {
+        Some(format!("has more than {MAX_EXPRESSION_CONDITIONALS} `? :` conditionals; split it into rules"))
+    } else {
+        None
+    }
+}
+
+/// The deepest nesting of `(`, `[` and `{`. Brackets inside string literals count too:
+/// an overestimate is safe, and reading literals exactly (raw, triple-quoted, escapes)
+/// would be a second CEL lexer.
+fn bracket_depth(source: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for c in source.chars() {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 impl fmt::Debug for Expr {
