@@ -77,7 +77,8 @@ pub enum Effect {
         by: String,
         /// The outcome chosen.
         outcome: Option<String>,
-        /// Records attached to it over its life.
+        /// Records attached with the completion (earlier ones came with
+        /// [`Effect::AttachRecord`]).
         records: Vec<RecordRef>,
     },
     /// A record was attached to a task.
