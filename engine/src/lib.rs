@@ -7,11 +7,13 @@
 //! - [`dsl`]: the YAML flow language, read with source locations.
 //! - [`validate`]: the validator: graph checks and compliance guards proven on the graph.
 //! - [`core`]: the pure case state machine: (flow, case state, command) -> (state, effects).
+//! - [`store`]: the durable engine around the core: SQLite/PostgreSQL, group commit, workers.
 
 pub mod calendar;
 pub mod core;
 pub mod dsl;
 pub mod model;
 pub mod problem;
+pub mod store;
 pub mod time;
 pub mod validate;

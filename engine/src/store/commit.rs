@@ -1,0 +1,89 @@
+//! Group commit: one committer task takes the queued commands, runs each in a savepoint of
+//! one transaction, commits once, then answers every caller.
+
+use std::sync::Arc;
+
+use sea_orm::{DbErr, TransactionTrait};
+use tokio::sync::{Mutex, mpsc};
+
+use super::error::StoreError;
+use super::runtime::{Executed, Request, Store, run_one};
+
+/// Takes batches from the queue until it closes and is drained.
+pub(crate) async fn committer(store: Store, queue: Arc<Mutex<mpsc::Receiver<Request>>>) {
+    let max = store.inner.config.max_batch.max(1);
+    loop {
+        let batch = {
+            let mut rx = queue.lock().await;
+            let Some(first) = rx.recv().await else { return };
+            let mut batch = vec![first];
+            while batch.len() < max {
+                match rx.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        metrics::histogram!("docket_commit_batch_size").record(batch.len() as f64);
+        commit_batch(&store, batch).await;
+    }
+}
+
+/// Runs a batch in one transaction; each command in its own savepoint.
+async fn commit_batch(store: &Store, batch: Vec<Request>) {
+    let results = match run_batch(store, &batch).await {
+        Ok(results) => results,
+        Err(e) => {
+            tracing::warn!(error = %e, commands = batch.len(), "batch transaction failed");
+            let retryable = is_busy(&e);
+            batch
+                .iter()
+                .map(|_| Err(if retryable { StoreError::Conflict } else { StoreError::Database(clone_err(&e)) }))
+                .collect()
+        }
+    };
+    for (req, result) in batch.into_iter().zip(results) {
+        let outcome = match &result {
+            Ok(_) => "accepted",
+            Err(StoreError::Refused(_)) => "refused",
+            Err(StoreError::Conflict) => "conflict",
+            Err(_) => "failed",
+        };
+        metrics::counter!("docket_commands_total", "command" => req.command.name(), "result" => outcome).increment(1);
+        let _ = req.reply.send(result);
+    }
+}
+
+async fn run_batch(store: &Store, batch: &[Request]) -> Result<Vec<Result<Executed, StoreError>>, DbErr> {
+    let txn = store.begin_write().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for req in batch {
+        let savepoint = txn.begin().await?;
+        match run_one(store, &savepoint, req).await {
+            Ok(executed) => {
+                savepoint.commit().await?;
+                results.push(Ok(executed));
+            }
+            Err(e) => {
+                savepoint.rollback().await?;
+                results.push(Err(e));
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(results)
+}
+
+/// A lock timeout or serialization failure: the batch may succeed if tried again.
+fn is_busy(e: &DbErr) -> bool {
+    let text = e.to_string().to_lowercase();
+    text.contains("database is locked")
+        || text.contains("busy")
+        || text.contains("could not serialize")
+        || text.contains("deadlock")
+}
+
+fn clone_err(e: &DbErr) -> DbErr {
+    DbErr::Custom(e.to_string())
+}

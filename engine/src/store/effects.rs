@@ -1,0 +1,359 @@
+//! Carrying out the core's effects on the tables, inside the command's transaction.
+
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+
+use super::entity::{evidence_records, incidents, jobs, outbox, publications, task_candidates, tasks, timers};
+use super::error::StoreError;
+use super::runtime::LoadedDefinition;
+use crate::core::{Command, Effect, RecordRef, TaskKey};
+use crate::model::Candidates;
+use crate::time::Timestamp;
+
+/// Applies every effect of one command, in order.
+pub(crate) async fn apply_effects(
+    txn: &DatabaseTransaction,
+    case_id: &str,
+    loaded: &LoadedDefinition,
+    command: &Command,
+    effects: &[Effect],
+    at: Timestamp,
+    actor: &str,
+) -> Result<(), StoreError> {
+    // Engine events consume their row: a fired timer, a finished job.
+    match command {
+        Command::FireTimer { timer } => {
+            timers::Entity::delete_many()
+                .filter(timers::Column::CaseId.eq(case_id))
+                .filter(timers::Column::TimerKey.eq(timer.0 as i32))
+                .exec(txn)
+                .await?;
+        }
+        Command::JobSucceeded { job, .. } | Command::JobFailed { job, .. } => {
+            jobs::Entity::delete_many()
+                .filter(jobs::Column::CaseId.eq(case_id))
+                .filter(jobs::Column::JobKey.eq(job.0 as i32))
+                .exec(txn)
+                .await?;
+        }
+        _ => {}
+    }
+    for effect in effects {
+        apply(txn, case_id, loaded, effect, at, actor).await?;
+    }
+    Ok(())
+}
+
+async fn apply(
+    txn: &DatabaseTransaction,
+    case_id: &str,
+    loaded: &LoadedDefinition,
+    effect: &Effect,
+    at: Timestamp,
+    actor: &str,
+) -> Result<(), StoreError> {
+    let flow = &loaded.definition.flow;
+    match effect {
+        Effect::CreateTask { task, node, instance: _, candidates, assignee, priority, due } => {
+            let n = flow.node(*node);
+            let model = tasks::ActiveModel {
+                case_id: Set(case_id.to_owned()),
+                task_key: Set(task.0 as i32),
+                node_id: Set(n.id.clone()),
+                name: Set(n.name.clone().unwrap_or_else(|| n.id.clone())),
+                flow_key: Set(loaded.key.clone()),
+                flow_version: Set(loaded.version as i32),
+                business_key: Set(None),
+                state: Set("open".to_owned()),
+                assignee: Set(assignee.clone()),
+                candidate_users: Set(json_list(&candidates.users)),
+                candidate_groups: Set(json_list(&candidates.groups)),
+                priority: Set(*priority),
+                due_at: Set(due.map(|d| d.0)),
+                created_at: Set(at.0),
+                closed_at: Set(None),
+                completed_by: Set(None),
+                outcome: Set(None),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+            insert_candidates(txn, model.id, candidates, *priority, due.map(|d| d.0), at.0).await?;
+        }
+        Effect::AssignTask { task, assignee } => {
+            task_rows(case_id, *task)
+                .col_expr(tasks::Column::Assignee, Expr::value(assignee.clone()))
+                .exec(txn)
+                .await?;
+        }
+        Effect::CompleteTask { task, by, outcome, records } => {
+            task_rows(case_id, *task)
+                .col_expr(tasks::Column::State, Expr::value("completed"))
+                .col_expr(tasks::Column::CompletedBy, Expr::value(by.clone()))
+                .col_expr(tasks::Column::Outcome, Expr::value(outcome.clone()))
+                .col_expr(tasks::Column::ClosedAt, Expr::value(at.0))
+                .exec(txn)
+                .await?;
+            drop_candidates(txn, case_id, *task).await?;
+            for record in records {
+                insert_record(txn, case_id, *task, record, by, at).await?;
+            }
+        }
+        Effect::AttachRecord { task, record } => insert_record(txn, case_id, *task, record, actor, at).await?,
+        Effect::CancelTask { task } => {
+            task_rows(case_id, *task)
+                .col_expr(tasks::Column::State, Expr::value("cancelled"))
+                .col_expr(tasks::Column::ClosedAt, Expr::value(at.0))
+                .exec(txn)
+                .await?;
+            drop_candidates(txn, case_id, *task).await?;
+        }
+        Effect::SetTaskDue { task, due } => {
+            let due = due.map(|d| d.0);
+            task_rows(case_id, *task).col_expr(tasks::Column::DueAt, Expr::value(due)).exec(txn).await?;
+            if let Some(id) = task_id(txn, case_id, *task).await? {
+                task_candidates::Entity::update_many()
+                    .col_expr(task_candidates::Column::DueAt, Expr::value(due))
+                    .filter(task_candidates::Column::TaskId.eq(id))
+                    .exec(txn)
+                    .await?;
+            }
+        }
+        Effect::Ladder { token, task, action, to } => {
+            if *action == crate::calendar::LadderAction::EscalateTo
+                && let Some(task) = task
+                && let Some(row) = task_row(txn, case_id, *task).await?
+            {
+                let extra = Candidates { users: Vec::new(), groups: vec![to.clone()] };
+                insert_candidates(txn, row.id, &extra, row.priority, row.due_at, at.0).await?;
+            }
+            let payload = serde_json::json!({ "token": token, "task": task, "action": action, "to": to });
+            emit(txn, case_id, "deadline_ladder", payload, at).await?;
+        }
+        Effect::ScheduleTimer { timer, due, purpose } => {
+            let model = timers::ActiveModel {
+                case_id: Set(case_id.to_owned()),
+                timer_key: Set(timer.0 as i32),
+                due_at: Set(due.0),
+                purpose: Set(serde_json::to_string(purpose).unwrap_or_default()),
+                lease_owner: Set(None),
+                lease_until: Set(None),
+                ..Default::default()
+            };
+            timers::Entity::insert(model)
+                .on_conflict(
+                    OnConflict::columns([timers::Column::CaseId, timers::Column::TimerKey])
+                        .update_columns([timers::Column::DueAt, timers::Column::LeaseOwner, timers::Column::LeaseUntil])
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+        }
+        Effect::CancelTimer { timer } => {
+            timers::Entity::delete_many()
+                .filter(timers::Column::CaseId.eq(case_id))
+                .filter(timers::Column::TimerKey.eq(timer.0 as i32))
+                .exec(txn)
+                .await?;
+        }
+        Effect::CreateJob { job, node, job_type, attempt, run_at, variables } => {
+            let model = jobs::ActiveModel {
+                case_id: Set(case_id.to_owned()),
+                job_key: Set(job.0 as i32),
+                node_id: Set(flow.node(*node).id.clone()),
+                job_type: Set(job_type.clone()),
+                attempt: Set(*attempt as i32),
+                run_at: Set(run_at.0),
+                payload: Set(serde_json::to_string(variables).unwrap_or_default()),
+                lease_owner: Set(None),
+                lease_until: Set(None),
+                last_error: Set(None),
+                ..Default::default()
+            };
+            jobs::Entity::insert(model)
+                .on_conflict(
+                    OnConflict::columns([jobs::Column::CaseId, jobs::Column::JobKey])
+                        .update_columns([
+                            jobs::Column::Attempt,
+                            jobs::Column::RunAt,
+                            jobs::Column::Payload,
+                            jobs::Column::LeaseOwner,
+                            jobs::Column::LeaseUntil,
+                        ])
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+            if *attempt > 1 {
+                metrics::counter!("docket_job_retries_total").increment(1);
+            }
+        }
+        Effect::CancelJob { job } => {
+            jobs::Entity::delete_many()
+                .filter(jobs::Column::CaseId.eq(case_id))
+                .filter(jobs::Column::JobKey.eq(job.0 as i32))
+                .exec(txn)
+                .await?;
+        }
+        Effect::RaiseIncident { incident, node, code, message } => {
+            incidents::ActiveModel {
+                case_id: Set(case_id.to_owned()),
+                incident_key: Set(incident.0 as i32),
+                node_id: Set(flow.node(*node).id.clone()),
+                code: Set(code.clone()),
+                message: Set(message.clone()),
+                created_at: Set(at.0),
+                resolved_at: Set(None),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+        }
+        Effect::ResolveIncident { incident } => {
+            incidents::Entity::update_many()
+                .col_expr(incidents::Column::ResolvedAt, Expr::value(at.0))
+                .filter(incidents::Column::CaseId.eq(case_id))
+                .filter(incidents::Column::IncidentKey.eq(incident.0 as i32))
+                .exec(txn)
+                .await?;
+        }
+        Effect::OpenPublication { publication, node, category, due } => {
+            publications::ActiveModel {
+                case_id: Set(case_id.to_owned()),
+                publication_key: Set(publication.0 as i32),
+                node_id: Set(flow.node(*node).id.clone()),
+                category: Set(category.clone()),
+                due_at: Set(due.0),
+                opened_at: Set(at.0),
+                published_at: Set(None),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+        }
+        Effect::StartCall { .. } | Effect::CancelCall { .. } | Effect::Escalate { .. } | Effect::CloseCase { .. } => {
+            let kind = match effect {
+                Effect::StartCall { .. } => "call_started",
+                Effect::CancelCall { .. } => "call_cancelled",
+                Effect::Escalate { .. } => "escalated",
+                _ => "case_closed",
+            };
+            emit(txn, case_id, kind, serde_json::to_value(effect).unwrap_or_default(), at).await?;
+        }
+    }
+    Ok(())
+}
+
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn task_rows(case_id: &str, task: TaskKey) -> sea_orm::UpdateMany<tasks::Entity> {
+    tasks::Entity::update_many()
+        .filter(tasks::Column::CaseId.eq(case_id))
+        .filter(tasks::Column::TaskKey.eq(task.0 as i32))
+}
+
+async fn task_row(txn: &DatabaseTransaction, case_id: &str, task: TaskKey) -> Result<Option<tasks::Model>, StoreError> {
+    Ok(tasks::Entity::find()
+        .filter(tasks::Column::CaseId.eq(case_id))
+        .filter(tasks::Column::TaskKey.eq(task.0 as i32))
+        .one(txn)
+        .await?)
+}
+
+async fn task_id(txn: &DatabaseTransaction, case_id: &str, task: TaskKey) -> Result<Option<i64>, StoreError> {
+    Ok(task_row(txn, case_id, task).await?.map(|t| t.id))
+}
+
+async fn insert_candidates(
+    txn: &DatabaseTransaction,
+    task_id: i64,
+    candidates: &Candidates,
+    priority: i32,
+    due_at: Option<i64>,
+    created_at: i64,
+) -> Result<(), StoreError> {
+    let rows: Vec<task_candidates::ActiveModel> = candidates
+        .groups
+        .iter()
+        .map(|g| ("group", g))
+        .chain(candidates.users.iter().map(|u| ("user", u)))
+        .map(|(kind, name)| task_candidates::ActiveModel {
+            task_id: Set(task_id),
+            kind: Set(kind.to_owned()),
+            name: Set(name.clone()),
+            due_at: Set(due_at),
+            priority: Set(priority),
+            created_at: Set(created_at),
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    task_candidates::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([
+                task_candidates::Column::TaskId,
+                task_candidates::Column::Kind,
+                task_candidates::Column::Name,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
+async fn drop_candidates(txn: &DatabaseTransaction, case_id: &str, task: TaskKey) -> Result<(), StoreError> {
+    if let Some(id) = task_id(txn, case_id, task).await? {
+        task_candidates::Entity::delete_many().filter(task_candidates::Column::TaskId.eq(id)).exec(txn).await?;
+    }
+    Ok(())
+}
+
+async fn insert_record(
+    txn: &DatabaseTransaction,
+    case_id: &str,
+    task: TaskKey,
+    record: &RecordRef,
+    by: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    evidence_records::ActiveModel {
+        case_id: Set(case_id.to_owned()),
+        task_key: Set(task.0 as i32),
+        kind: Set(record.kind.clone()),
+        sha256: Set(record.sha256.clone()),
+        size: Set(record.size as i64),
+        uri: Set(record.uri.clone()),
+        attached_by: Set(by.to_owned()),
+        attached_at: Set(at.0),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// Writes an event to the outbox, in the command's transaction.
+async fn emit(
+    txn: &DatabaseTransaction,
+    case_id: &str,
+    kind: &str,
+    payload: serde_json::Value,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    outbox::ActiveModel {
+        case_id: Set(case_id.to_owned()),
+        kind: Set(kind.to_owned()),
+        payload: Set(payload.to_string()),
+        created_at: Set(at.0),
+        delivered_at: Set(None),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}

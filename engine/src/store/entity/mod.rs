@@ -1,0 +1,31 @@
+//! sea-orm entities, one module per table of the schema in the `docket-migrations` crate.
+//!
+//! Conventions (the same as the migrations): every instant is an `i64` count of milliseconds
+//! since the Unix epoch (UTC); every JSON document is a `String` holding serialized JSON (the
+//! columns are `TEXT` on both stores); case ids are UUIDs in text form.
+
+pub mod audit_log;
+pub mod cases;
+pub mod definitions;
+pub mod evidence_records;
+pub mod idempotency_keys;
+pub mod incidents;
+pub mod jobs;
+pub mod outbox;
+pub mod publications;
+pub mod task_candidates;
+pub mod tasks;
+pub mod timers;
+
+pub use audit_log::Entity as AuditLog;
+pub use cases::Entity as Cases;
+pub use definitions::Entity as Definitions;
+pub use evidence_records::Entity as EvidenceRecords;
+pub use idempotency_keys::Entity as IdempotencyKeys;
+pub use incidents::Entity as Incidents;
+pub use jobs::Entity as Jobs;
+pub use outbox::Entity as Outbox;
+pub use publications::Entity as Publications;
+pub use task_candidates::Entity as TaskCandidates;
+pub use tasks::Entity as Tasks;
+pub use timers::Entity as Timers;

@@ -1,0 +1,23 @@
+//! The durable engine around the pure core: persistence on SQLite and PostgreSQL, group
+//! commit, workers.
+//!
+//! # Layout
+//! - [`entity`]: sea-orm entities, one per table (the schema is in the `migrations` crate).
+//! - [`runtime`]: [`Store`]: connect, migrate, deploy, start cases, run commands.
+//! - `commit`: group commit (one transaction, one savepoint per command).
+//! - `effects`: the core's effects carried out on the tables.
+//! - [`audit`]: the hash-chained audit trail and its verification.
+//! - [`workers`]: the timer worker and the job executor.
+//! - [`error`]: [`StoreError`] with stable codes.
+
+pub mod audit;
+mod commit;
+mod effects;
+pub mod entity;
+pub mod error;
+pub mod runtime;
+pub mod workers;
+
+pub use error::StoreError;
+pub use runtime::{Clock, Deployment, Executed, StartCase, Store, StoreConfig};
+pub use workers::{JobFailure, JobHandler, JobInput, WorkerConfig, Workers, builtin_handlers};

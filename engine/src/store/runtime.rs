@@ -1,0 +1,605 @@
+//! The store: connects to SQLite or PostgreSQL, deploys definitions, and runs every command
+//! on a case as one transaction (load, run the core, apply the effects, bump the version).
+//!
+//! Commands arriving together share one transaction and one flush (group commit): a
+//! committer task takes whatever is queued, runs each command inside its own savepoint, and
+//! answers every caller only after the commit. A refused or failing command rolls back to
+//! its savepoint and does not disturb its neighbours.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+
+use super::audit::{AuditEntry, StoredEntry, chain_hash};
+use super::effects::apply_effects;
+use super::entity::{audit_log, cases, definitions, idempotency_keys};
+use super::error::StoreError;
+use crate::calendar::Calendars;
+use crate::core::{self, CaseState, CaseStatus, Command, Definition, Env, Variables};
+use crate::time::Timestamp;
+use crate::validate;
+
+/// How to reach the database and how this node behaves.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `sqlite://path` (created if missing) or `postgres://user@host:port/db`.
+    pub url: String,
+    /// This node's name, for leases and logs.
+    pub node_id: String,
+    /// The most commands one transaction carries.
+    pub max_batch: usize,
+    /// Concurrent committers (transactions in flight). SQLite has one writer, so one.
+    pub committers: usize,
+    /// The clock commands and workers read; the system clock unless a test shifts it.
+    pub clock: Clock,
+}
+
+/// The store's clock: the system clock, optionally shifted by a fixed amount (tests run
+/// cases "in 2024" so that legal periods fall inside the shipped calendar).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Clock {
+    /// Milliseconds added to the system clock.
+    pub shift_millis: i64,
+}
+
+impl Clock {
+    /// A clock that reads `at` now and then runs at normal speed.
+    pub fn starting_at(at: Timestamp) -> Self {
+        Clock { shift_millis: at.0 - system_now().0 }
+    }
+
+    /// The current instant on this clock.
+    pub fn now(&self) -> Timestamp {
+        Timestamp(system_now().0 + self.shift_millis)
+    }
+}
+
+impl StoreConfig {
+    /// Defaults for `url`: a node id from the host and process, batches of 64, and one
+    /// committer for SQLite or four for PostgreSQL.
+    pub fn new(url: impl Into<String>) -> Self {
+        let url = url.into();
+        let committers = if url.starts_with("sqlite") { 1 } else { 4 };
+        StoreConfig {
+            url,
+            node_id: format!("node-{}", std::process::id()),
+            max_batch: 64,
+            committers,
+            clock: Clock::default(),
+        }
+    }
+}
+
+/// A definition deployed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// The flow key.
+    pub key: String,
+    /// Its version.
+    pub version: u32,
+    /// False when identical content was already deployed (nothing changed).
+    pub created: bool,
+}
+
+/// Starting a case.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StartCase {
+    /// The flow key.
+    pub flow: String,
+    /// A version, or the latest.
+    pub version: Option<u32>,
+    /// The business key (case number) for lookups.
+    pub business_key: Option<String>,
+    /// Initial variables.
+    pub variables: Variables,
+    /// Who starts it.
+    pub actor: String,
+    /// A retried start with the same key returns the first result.
+    pub idempotency_key: Option<String>,
+}
+
+/// The answer to an accepted command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Executed {
+    /// The case.
+    pub case_id: String,
+    /// The case's version after the command.
+    pub version: i64,
+    /// The case's status after the command.
+    pub status: CaseStatus,
+}
+
+/// What the committer is asked to do.
+pub(crate) enum Target {
+    /// A new case of this definition.
+    New { definition: Arc<LoadedDefinition>, business_key: Option<String> },
+    /// An existing case.
+    Existing(String),
+}
+
+pub(crate) struct Request {
+    pub target: Target,
+    pub command: Command,
+    pub actor: String,
+    pub idempotency_key: Option<String>,
+    pub reply: oneshot::Sender<Result<Executed, StoreError>>,
+}
+
+/// A deployed definition, prepared for running.
+#[derive(Debug)]
+pub struct LoadedDefinition {
+    /// Row id.
+    pub id: i64,
+    /// Key.
+    pub key: String,
+    /// Version.
+    pub version: u32,
+    /// The runnable definition.
+    pub definition: Definition,
+}
+
+pub(crate) struct Inner {
+    pub db: DatabaseConnection,
+    pub config: StoreConfig,
+    pub calendars: &'static Calendars,
+    definitions: RwLock<HashMap<i64, Arc<LoadedDefinition>>>,
+    queue: RwLock<Option<mpsc::Sender<Request>>>,
+    committers: tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+/// The durable engine's handle; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// How often a command is retried after losing an optimistic-concurrency race.
+const MAX_ATTEMPTS: u32 = 8;
+
+impl Store {
+    /// Connects. SQLite files are created if missing and run in WAL mode with
+    /// `synchronous=FULL`, so an acknowledged command survives a power cut.
+    ///
+    /// # Errors
+    /// When the database cannot be reached.
+    pub async fn connect(config: StoreConfig) -> Result<Store, StoreError> {
+        let mut options = ConnectOptions::new(sqlite_create(&config.url));
+        options.sqlx_logging(false).connect_timeout(Duration::from_secs(10)).acquire_timeout(Duration::from_secs(30));
+        if config.url.starts_with("sqlite") {
+            options.max_connections(4).map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true)
+            });
+        } else {
+            options.max_connections(16);
+        }
+        let db = Database::connect(options).await?;
+        let calendars =
+            Calendars::shipped().map_err(|e| StoreError::Corrupt { case: "-".into(), reason: e.to_string() })?;
+        let inner = Arc::new(Inner {
+            db,
+            config,
+            calendars,
+            definitions: RwLock::new(HashMap::new()),
+            queue: RwLock::new(None),
+            committers: tokio::sync::Mutex::new(Vec::new()),
+        });
+        let store = Store { inner };
+        store.start_committers().await;
+        Ok(store)
+    }
+
+    async fn start_committers(&self) {
+        let (tx, rx) = mpsc::channel::<Request>(4096);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let mut handles = self.inner.committers.lock().await;
+        for _ in 0..self.inner.config.committers.max(1) {
+            let store = self.clone();
+            let rx = rx.clone();
+            handles.push(tokio::spawn(async move { super::commit::committer(store, rx).await }));
+        }
+        *self.inner.queue.write().expect("queue lock") = Some(tx);
+    }
+
+    /// The current instant on the store's clock, handed to the core as data.
+    pub fn now(&self) -> Timestamp {
+        self.inner.config.clock.now()
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so that two writers wait for each other instead of failing
+    /// when a read transaction tries to become a write transaction.
+    ///
+    /// # Errors
+    /// When the database refuses.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, sea_orm::DbErr> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        self.inner.db.begin_with_options(options).await
+    }
+
+    /// The database connection (for workers and tests).
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    /// Applies the schema migrations.
+    ///
+    /// # Errors
+    /// When a migration fails.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        docket_migrations::Migrator::up(&self.inner.db, None).await?;
+        Ok(())
+    }
+
+    /// Checks that the database answers.
+    ///
+    /// # Errors
+    /// When it does not.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.db.ping().await?;
+        Ok(())
+    }
+
+    /// Validates and deploys a definition as the next version of its key; identical content
+    /// returns the existing version.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] with the validator's problems.
+    pub async fn deploy(&self, source: &str, deployed_by: &str) -> Result<Deployment, StoreError> {
+        let db = &self.inner.db;
+        let keys: Vec<String> = definitions::Entity::find().all(db).await?.into_iter().map(|d| d.key).collect();
+        let calendars: Vec<String> = self.inner.calendars.iter().map(|c| c.id().to_owned()).collect();
+        let parsed = crate::dsl::parse(source);
+        let mut flows = keys;
+        if let Some(f) = &parsed.flow {
+            flows.push(f.id.clone());
+        }
+        let checked = validate::check_parsed(parsed, &validate::Env { calendars: &calendars, flows: &flows });
+        if !checked.is_valid() {
+            return Err(StoreError::Invalid(checked.problems));
+        }
+        let flow = checked.flow.ok_or_else(|| StoreError::Invalid(Vec::new()))?;
+        let hash = hex::encode(Sha256::digest(source.as_bytes()));
+        let txn = self.begin_write().await?;
+        if let Some(existing) = definitions::Entity::find()
+            .filter(definitions::Column::Key.eq(&flow.id))
+            .filter(definitions::Column::ContentHash.eq(&hash))
+            .one(&txn)
+            .await?
+        {
+            txn.commit().await?;
+            return Ok(Deployment { key: existing.key, version: existing.version as u32, created: false });
+        }
+        let latest = definitions::Entity::find()
+            .filter(definitions::Column::Key.eq(&flow.id))
+            .order_by_desc(definitions::Column::Version)
+            .one(&txn)
+            .await?
+            .map(|d| d.version)
+            .unwrap_or(0);
+        let version = latest + 1;
+        definitions::ActiveModel {
+            key: Set(flow.id.clone()),
+            version: Set(version),
+            name: Set(flow.name.clone()),
+            source: Set(source.to_owned()),
+            content_hash: Set(hash),
+            deployed_by: Set(deployed_by.to_owned()),
+            deployed_at: Set(self.now().0),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        tracing::info!(flow = %flow.id, version, "deployed");
+        Ok(Deployment { key: flow.id, version: version as u32, created: true })
+    }
+
+    /// The deployed definition with this row id, prepared (cached after the first load).
+    pub(crate) async fn definition_by_id<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        id: i64,
+    ) -> Result<Arc<LoadedDefinition>, StoreError> {
+        if let Some(d) = self.inner.definitions.read().expect("definitions lock").get(&id) {
+            return Ok(d.clone());
+        }
+        let row = definitions::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or_else(|| StoreError::FlowNotFound { key: format!("#{id}"), version: None })?;
+        let loaded = Arc::new(prepare(row)?);
+        self.inner.definitions.write().expect("definitions lock").insert(id, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// The deployed definition of `key` at `version` (the latest when `None`).
+    pub(crate) async fn definition<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        key: &str,
+        version: Option<u32>,
+    ) -> Result<Arc<LoadedDefinition>, StoreError> {
+        let mut query = definitions::Entity::find().filter(definitions::Column::Key.eq(key));
+        if let Some(v) = version {
+            query = query.filter(definitions::Column::Version.eq(v as i32));
+        }
+        let row = query
+            .order_by_desc(definitions::Column::Version)
+            .one(db)
+            .await?
+            .ok_or_else(|| StoreError::FlowNotFound { key: key.to_owned(), version })?;
+        self.definition_by_id(db, row.id).await
+    }
+
+    /// Starts a case of a deployed flow.
+    ///
+    /// # Errors
+    /// An unknown flow, a refused start (bad variables), or a database failure.
+    pub async fn start_case(&self, start: StartCase) -> Result<Executed, StoreError> {
+        let definition = self.definition(&self.inner.db, &start.flow, start.version).await?;
+        let request = |reply| Request {
+            target: Target::New { definition: definition.clone(), business_key: start.business_key.clone() },
+            command: Command::Start { variables: start.variables.clone() },
+            actor: start.actor.clone(),
+            idempotency_key: start.idempotency_key.clone(),
+            reply,
+        };
+        self.submit(request).await
+    }
+
+    /// Runs a command on a case in its own transaction (shared with other commands that
+    /// arrive together). Retried automatically when another node changed the case first.
+    ///
+    /// # Errors
+    /// The core's refusal, an unknown case, or a database failure.
+    pub async fn execute(
+        &self,
+        case_id: &str,
+        command: Command,
+        actor: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Executed, StoreError> {
+        let request = |reply| Request {
+            target: Target::Existing(case_id.to_owned()),
+            command: command.clone(),
+            actor: actor.to_owned(),
+            idempotency_key: idempotency_key.clone(),
+            reply,
+        };
+        self.submit(request).await
+    }
+
+    async fn submit(
+        &self,
+        request: impl Fn(oneshot::Sender<Result<Executed, StoreError>>) -> Request,
+    ) -> Result<Executed, StoreError> {
+        for attempt in 1..=MAX_ATTEMPTS {
+            let (tx, rx) = oneshot::channel();
+            let queue = self.inner.queue.read().expect("queue lock").clone().ok_or(StoreError::ShuttingDown)?;
+            queue.send(request(tx)).await.map_err(|_| StoreError::ShuttingDown)?;
+            match rx.await.map_err(|_| StoreError::ShuttingDown)? {
+                Err(StoreError::Conflict) if attempt < MAX_ATTEMPTS => {
+                    metrics::counter!("docket_conflicts_total").increment(1);
+                    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 2)).await;
+                }
+                other => return other,
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    /// Stops taking commands and waits for the ones in flight to commit.
+    pub async fn shutdown(&self) {
+        self.inner.queue.write().expect("queue lock").take();
+        let handles: Vec<_> = self.inner.committers.lock().await.drain(..).collect();
+        for h in handles {
+            let _ = h.await;
+        }
+    }
+
+    /// Verifies a case's audit chain against the head recorded on the case.
+    ///
+    /// # Errors
+    /// [`StoreError::AuditBroken`] naming the first entry that does not verify.
+    pub async fn verify_audit(&self, case_id: &str) -> Result<(), StoreError> {
+        let (row, _) = self.case_state(case_id).await?;
+        let entries: Vec<StoredEntry> = audit_log::Entity::find()
+            .filter(audit_log::Column::CaseId.eq(case_id))
+            .order_by_asc(audit_log::Column::Seq)
+            .all(&self.inner.db)
+            .await?
+            .into_iter()
+            .map(|e| StoredEntry {
+                seq: e.seq,
+                at: e.at,
+                actor: e.actor,
+                kind: e.kind,
+                detail: e.detail,
+                prev_hash: e.prev_hash,
+                hash: e.hash,
+            })
+            .collect();
+        super::audit::verify(case_id, &entries, (row.audit_seq, &row.audit_hash))?;
+        Ok(())
+    }
+
+    /// Reads a case's state (for tests and the API).
+    ///
+    /// # Errors
+    /// An unknown case or an unreadable state.
+    pub async fn case_state(&self, case_id: &str) -> Result<(cases::Model, CaseState), StoreError> {
+        let row = cases::Entity::find_by_id(case_id.to_owned())
+            .one(&self.inner.db)
+            .await?
+            .ok_or_else(|| StoreError::CaseNotFound(case_id.to_owned()))?;
+        let state = decode_state(&row)?;
+        Ok((row, state))
+    }
+}
+
+fn prepare(row: definitions::Model) -> Result<LoadedDefinition, StoreError> {
+    let parsed = crate::dsl::parse(&row.source);
+    if !parsed.problems.is_empty() {
+        return Err(StoreError::Invalid(parsed.problems));
+    }
+    let flow = parsed.flow.ok_or_else(|| StoreError::Invalid(Vec::new()))?;
+    let definition = Definition::new(Arc::new(flow))
+        .map_err(|e| StoreError::Corrupt { case: format!("definition {}", row.id), reason: e.to_string() })?;
+    Ok(LoadedDefinition { id: row.id, key: row.key, version: row.version as u32, definition })
+}
+
+/// A SQLite URL with `mode=rwc`, so that the file is created on first start.
+fn sqlite_create(url: &str) -> String {
+    if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}mode=rwc")
+    } else {
+        url.to_owned()
+    }
+}
+
+/// The system clock; read only through [`Clock`].
+fn system_now() -> Timestamp {
+    Timestamp(chrono::Utc::now().timestamp_millis())
+}
+
+pub(crate) fn decode_state(row: &cases::Model) -> Result<CaseState, StoreError> {
+    serde_json::from_str(&row.state).map_err(|e| StoreError::Corrupt { case: row.id.clone(), reason: e.to_string() })
+}
+
+/// Runs one request inside `txn` (a savepoint of the batch's transaction).
+pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Request) -> Result<Executed, StoreError> {
+    if let Some(key) = &req.idempotency_key
+        && let Some(row) = idempotency_keys::Entity::find_by_id(key.clone()).one(txn).await?
+    {
+        return serde_json::from_str(&row.response).map_err(|_| StoreError::IdempotencyMismatch(key.clone()));
+    }
+    let at = store.now();
+    let (case_id, loaded, mut state, version, audit_seq, audit_hash, insert) = match &req.target {
+        Target::New { definition, .. } => {
+            let id = uuid::Uuid::now_v7().to_string();
+            (id, definition.clone(), CaseState::new(), 0i64, 0i64, String::new(), true)
+        }
+        Target::Existing(id) => {
+            let row = cases::Entity::find_by_id(id.clone())
+                .one(txn)
+                .await?
+                .ok_or_else(|| StoreError::CaseNotFound(id.clone()))?;
+            let loaded = store.definition_by_id(txn, row.definition_id).await?;
+            let state = decode_state(&row)?;
+            (row.id.clone(), loaded, state, row.version, row.audit_seq, row.audit_hash.clone(), false)
+        }
+    };
+    let calendar = loaded.definition.flow.calendar.as_deref().and_then(|c| store.inner.calendars.get(c).ok());
+    let env = Env { now: at, calendar };
+    let command_name = req.command.name();
+    let effects = core::apply(&loaded.definition, &mut state, req.command.clone(), &env)?;
+    let state_json = serde_json::to_string(&state)
+        .map_err(|e| StoreError::Corrupt { case: case_id.clone(), reason: e.to_string() })?;
+
+    let detail = serde_json::json!({ "command": &req.command, "effects": &effects }).to_string();
+    let seq = audit_seq + 1;
+    let entry = AuditEntry { case_id: &case_id, seq, at: at.0, actor: &req.actor, kind: command_name, detail: &detail };
+    let hash = chain_hash(&audit_hash, &entry);
+    let status = status_word(state.status);
+    if insert {
+        let Target::New { definition, business_key } = &req.target else { unreachable!("insert only for new cases") };
+        cases::ActiveModel {
+            id: Set(case_id.clone()),
+            definition_id: Set(definition.id),
+            flow_key: Set(definition.key.clone()),
+            flow_version: Set(definition.version as i32),
+            business_key: Set(business_key.clone()),
+            status: Set(status.to_owned()),
+            state: Set(state_json),
+            version: Set(1),
+            parent_case_id: Set(None),
+            parent_call: Set(None),
+            audit_seq: Set(seq),
+            audit_hash: Set(hash.clone()),
+            created_at: Set(at.0),
+            updated_at: Set(at.0),
+            closed_at: Set(state.status.is_closed().then_some(at.0)),
+        }
+        .insert(txn)
+        .await?;
+    } else {
+        let updated = cases::Entity::update_many()
+            .col_expr(cases::Column::State, Expr::value(state_json))
+            .col_expr(cases::Column::Status, Expr::value(status))
+            .col_expr(cases::Column::Version, Expr::value(version + 1))
+            .col_expr(cases::Column::AuditSeq, Expr::value(seq))
+            .col_expr(cases::Column::AuditHash, Expr::value(hash.clone()))
+            .col_expr(cases::Column::UpdatedAt, Expr::value(at.0))
+            .col_expr(cases::Column::ClosedAt, Expr::value(state.status.is_closed().then_some(at.0)))
+            .filter(cases::Column::Id.eq(&case_id))
+            .filter(cases::Column::Version.eq(version))
+            .exec(txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(StoreError::Conflict);
+        }
+    }
+    audit_log::ActiveModel {
+        case_id: Set(case_id.clone()),
+        seq: Set(seq),
+        at: Set(at.0),
+        actor: Set(req.actor.clone()),
+        kind: Set(command_name.to_owned()),
+        detail: Set(detail),
+        prev_hash: Set(audit_hash),
+        hash: Set(hash),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    apply_effects(txn, &case_id, &loaded, &req.command, &effects, at, &req.actor).await?;
+    let executed = Executed { case_id: case_id.clone(), version: version + 1, status: state.status };
+    if let Some(key) = &req.idempotency_key {
+        idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
+            key: Set(key.clone()),
+            case_id: Set(Some(case_id)),
+            response: Set(serde_json::to_string(&executed).unwrap_or_default()),
+            created_at: Set(at.0),
+        })
+        .on_conflict(OnConflict::column(idempotency_keys::Column::Key).do_nothing().to_owned())
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(executed)
+}
+
+/// The word stored in `cases.status`.
+pub(crate) fn status_word(status: CaseStatus) -> &'static str {
+    match status {
+        CaseStatus::New => "new",
+        CaseStatus::Active => "active",
+        CaseStatus::Suspended => "suspended",
+        CaseStatus::Completed => "completed",
+        CaseStatus::Terminated => "terminated",
+        CaseStatus::Cancelled => "cancelled",
+        CaseStatus::Failed => "failed",
+    }
+}
