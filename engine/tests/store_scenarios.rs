@@ -249,3 +249,30 @@ async fn refused_commands_change_nothing_and_say_why() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_group_inbox_pages_by_due_date() {
+    on_both(|store| async move {
+        store.deploy(support::PENALTY, "admin").await.unwrap();
+        for _ in 0..5 {
+            store
+                .start_case(StartCase { flow: "penalty-general".into(), actor: "h1".into(), ..Default::default() })
+                .await
+                .unwrap();
+        }
+        let groups = vec!["handler".to_owned(), "nobody".to_owned()];
+        let first = store.group_inbox(&groups, 3, None).await.unwrap();
+        assert_eq!(first.tasks.len(), 3);
+        let second = store.group_inbox(&groups, 3, first.next).await.unwrap();
+        assert_eq!(second.tasks.len(), 2);
+        assert!(second.next.is_none());
+        let mut seen: Vec<i64> = first.tasks.iter().chain(&second.tasks).map(|t| t.id).collect();
+        let dues: Vec<Option<i64>> = first.tasks.iter().chain(&second.tasks).map(|t| t.due_at).collect();
+        assert!(dues.windows(2).all(|w| w[0] <= w[1]), "ordered by due date: {dues:?}");
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 5, "every task once");
+        assert!(store.group_inbox(&["leader".to_owned()], 10, None).await.unwrap().tasks.is_empty());
+    })
+    .await;
+}

@@ -5,6 +5,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, Q
 
 use super::entity::{evidence_records, incidents, jobs, outbox, publications, task_candidates, tasks, timers};
 use super::error::StoreError;
+use super::inbox::NO_DUE;
 use super::runtime::LoadedDefinition;
 use crate::core::{Command, Effect, RecordRef, TaskKey};
 use crate::model::Candidates;
@@ -113,7 +114,7 @@ async fn apply(
             task_rows(case_id, *task).col_expr(tasks::Column::DueAt, Expr::value(due)).exec(txn).await?;
             if let Some(id) = task_id(txn, case_id, *task).await? {
                 task_candidates::Entity::update_many()
-                    .col_expr(task_candidates::Column::DueAt, Expr::value(due))
+                    .col_expr(task_candidates::Column::DueAt, Expr::value(due.unwrap_or(NO_DUE)))
                     .filter(task_candidates::Column::TaskId.eq(id))
                     .exec(txn)
                     .await?;
@@ -283,7 +284,7 @@ async fn insert_candidates(
             task_id: Set(task_id),
             kind: Set(kind.to_owned()),
             name: Set(name.clone()),
-            due_at: Set(due_at),
+            due_at: Set(Some(due_at.unwrap_or(NO_DUE))),
             priority: Set(priority),
             created_at: Set(created_at),
         })

@@ -7,6 +7,7 @@
 //! - `commit`: group commit (one transaction, one savepoint per command).
 //! - `effects`: the core's effects carried out on the tables.
 //! - [`audit`]: the hash-chained audit trail and its verification.
+//! - [`inbox`]: inbox queries (group inboxes by due date, keyset pages).
 //! - [`workers`]: the timer worker and the job executor.
 //! - [`error`]: [`StoreError`] with stable codes.
 
@@ -15,9 +16,11 @@ mod commit;
 mod effects;
 pub mod entity;
 pub mod error;
+pub mod inbox;
 pub mod runtime;
 pub mod workers;
 
 pub use error::StoreError;
+pub use inbox::{InboxCursor, InboxPage};
 pub use runtime::{Clock, Deployment, Executed, StartCase, Store, StoreConfig};
 pub use workers::{JobFailure, JobHandler, JobInput, WorkerConfig, Workers, builtin_handlers};
