@@ -1,6 +1,9 @@
-//! The `docket` binary. Thin: parses the command line and hands over to [`cli`].
+//! The `docket` binary. Thin: parses the command line and hands over to [`cli`]; the
+//! server behind `docket serve` is in [`server`], the embedded shipped flows in [`workflows`].
 
 mod cli;
+mod server;
+mod workflows;
 
 use std::process::ExitCode;
 

@@ -1,6 +1,8 @@
 //! The command line: one module per subcommand.
 
 mod calendar;
+mod migrate;
+mod serve;
 mod validate;
 
 use std::process::ExitCode;
@@ -22,6 +24,10 @@ enum Command {
     /// Working-day calendar tools.
     #[command(subcommand)]
     Calendar(calendar::Command),
+    /// Run the server: HTTP API, /healthz, /metrics, timer and job workers.
+    Serve(serve::Args),
+    /// Apply the database migrations and exit.
+    Migrate(migrate::Args),
 }
 
 impl Cli {
@@ -30,6 +36,8 @@ impl Cli {
         match self.command {
             Command::Validate(args) => validate::run(args),
             Command::Calendar(cmd) => calendar::run(cmd),
+            Command::Serve(args) => serve::run(args),
+            Command::Migrate(args) => migrate::run(args),
         }
     }
 }
