@@ -1,7 +1,7 @@
 //! Carrying out the core's effects on the tables, inside the command's transaction.
 
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 
 use super::entity::{evidence_records, incidents, jobs, outbox, publications, task_candidates, tasks, timers};
 use super::error::StoreError;
@@ -39,6 +39,45 @@ pub(crate) async fn apply_effects(
         }
         _ => {}
     }
+    // Timers come and go in numbers (a deadline ladder, a suspension): one statement for
+    // all the disarmed ones and one for all the armed ones. A timer armed and disarmed by the
+    // same command is left armed; firing it is then a no-op (the core no longer holds it).
+    let cancelled: Vec<i32> = effects
+        .iter()
+        .filter_map(|e| if let Effect::CancelTimer { timer } = e { Some(timer.0 as i32) } else { None })
+        .collect();
+    if !cancelled.is_empty() {
+        timers::Entity::delete_many()
+            .filter(timers::Column::CaseId.eq(case_id))
+            .filter(timers::Column::TimerKey.is_in(cancelled))
+            .exec(txn)
+            .await?;
+    }
+    let armed: Vec<timers::ActiveModel> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ScheduleTimer { timer, due, purpose } => Some(timers::ActiveModel {
+                case_id: Set(case_id.to_owned()),
+                timer_key: Set(timer.0 as i32),
+                due_at: Set(due.0),
+                purpose: Set(serde_json::to_string(purpose).unwrap_or_default()),
+                lease_owner: Set(None),
+                lease_until: Set(None),
+                ..Default::default()
+            }),
+            _ => None,
+        })
+        .collect();
+    if !armed.is_empty() {
+        timers::Entity::insert_many(armed)
+            .on_conflict(
+                OnConflict::columns([timers::Column::CaseId, timers::Column::TimerKey])
+                    .update_columns([timers::Column::DueAt, timers::Column::LeaseOwner, timers::Column::LeaseUntil])
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
     for effect in effects {
         apply(txn, case_id, loaded, effect, at, actor).await?;
     }
@@ -57,7 +96,7 @@ async fn apply(
     match effect {
         Effect::CreateTask { task, node, instance: _, candidates, assignee, priority, due } => {
             let n = flow.node(*node);
-            let model = tasks::ActiveModel {
+            let model = tasks::Entity::insert(tasks::ActiveModel {
                 case_id: Set(case_id.to_owned()),
                 task_key: Set(task.0 as i32),
                 node_id: Set(n.id.clone()),
@@ -76,10 +115,10 @@ async fn apply(
                 completed_by: Set(None),
                 outcome: Set(None),
                 ..Default::default()
-            }
-            .insert(txn)
+            })
+            .exec(txn)
             .await?;
-            insert_candidates(txn, model.id, candidates, *priority, due.map(|d| d.0), at.0).await?;
+            insert_candidates(txn, model.last_insert_id, candidates, *priority, due.map(|d| d.0), at.0).await?;
         }
         Effect::AssignTask { task, assignee } => {
             task_rows(case_id, *task)
@@ -131,32 +170,7 @@ async fn apply(
             let payload = serde_json::json!({ "token": token, "task": task, "action": action, "to": to });
             emit(txn, case_id, "deadline_ladder", payload, at).await?;
         }
-        Effect::ScheduleTimer { timer, due, purpose } => {
-            let model = timers::ActiveModel {
-                case_id: Set(case_id.to_owned()),
-                timer_key: Set(timer.0 as i32),
-                due_at: Set(due.0),
-                purpose: Set(serde_json::to_string(purpose).unwrap_or_default()),
-                lease_owner: Set(None),
-                lease_until: Set(None),
-                ..Default::default()
-            };
-            timers::Entity::insert(model)
-                .on_conflict(
-                    OnConflict::columns([timers::Column::CaseId, timers::Column::TimerKey])
-                        .update_columns([timers::Column::DueAt, timers::Column::LeaseOwner, timers::Column::LeaseUntil])
-                        .to_owned(),
-                )
-                .exec_without_returning(txn)
-                .await?;
-        }
-        Effect::CancelTimer { timer } => {
-            timers::Entity::delete_many()
-                .filter(timers::Column::CaseId.eq(case_id))
-                .filter(timers::Column::TimerKey.eq(timer.0 as i32))
-                .exec(txn)
-                .await?;
-        }
+        Effect::ScheduleTimer { .. } | Effect::CancelTimer { .. } => {} // in bulk, above
         Effect::CreateJob { job, node, job_type, attempt, run_at, variables } => {
             let model = jobs::ActiveModel {
                 case_id: Set(case_id.to_owned()),
@@ -197,7 +211,7 @@ async fn apply(
                 .await?;
         }
         Effect::RaiseIncident { incident, node, code, message } => {
-            incidents::ActiveModel {
+            incidents::Entity::insert(incidents::ActiveModel {
                 case_id: Set(case_id.to_owned()),
                 incident_key: Set(incident.0 as i32),
                 node_id: Set(flow.node(*node).id.clone()),
@@ -206,8 +220,8 @@ async fn apply(
                 created_at: Set(at.0),
                 resolved_at: Set(None),
                 ..Default::default()
-            }
-            .insert(txn)
+            })
+            .exec_without_returning(txn)
             .await?;
         }
         Effect::ResolveIncident { incident } => {
@@ -219,7 +233,7 @@ async fn apply(
                 .await?;
         }
         Effect::OpenPublication { publication, node, category, due } => {
-            publications::ActiveModel {
+            publications::Entity::insert(publications::ActiveModel {
                 case_id: Set(case_id.to_owned()),
                 publication_key: Set(publication.0 as i32),
                 node_id: Set(flow.node(*node).id.clone()),
@@ -228,8 +242,8 @@ async fn apply(
                 opened_at: Set(at.0),
                 published_at: Set(None),
                 ..Default::default()
-            }
-            .insert(txn)
+            })
+            .exec_without_returning(txn)
             .await?;
         }
         Effect::StartCall { .. } | Effect::CancelCall { .. } | Effect::Escalate { .. } | Effect::CloseCase { .. } => {
@@ -308,9 +322,16 @@ async fn insert_candidates(
 }
 
 async fn drop_candidates(txn: &DatabaseTransaction, case_id: &str, task: TaskKey) -> Result<(), StoreError> {
-    if let Some(id) = task_id(txn, case_id, task).await? {
-        task_candidates::Entity::delete_many().filter(task_candidates::Column::TaskId.eq(id)).exec(txn).await?;
-    }
+    let task_ids = sea_orm::sea_query::Query::select()
+        .column(tasks::Column::Id)
+        .from(tasks::Entity)
+        .and_where(tasks::Column::CaseId.eq(case_id))
+        .and_where(tasks::Column::TaskKey.eq(task.0 as i32))
+        .to_owned();
+    task_candidates::Entity::delete_many()
+        .filter(task_candidates::Column::TaskId.in_subquery(task_ids))
+        .exec(txn)
+        .await?;
     Ok(())
 }
 
@@ -322,7 +343,7 @@ async fn insert_record(
     by: &str,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    evidence_records::ActiveModel {
+    evidence_records::Entity::insert(evidence_records::ActiveModel {
         case_id: Set(case_id.to_owned()),
         task_key: Set(task.0 as i32),
         kind: Set(record.kind.clone()),
@@ -332,8 +353,8 @@ async fn insert_record(
         attached_by: Set(by.to_owned()),
         attached_at: Set(at.0),
         ..Default::default()
-    }
-    .insert(txn)
+    })
+    .exec_without_returning(txn)
     .await?;
     Ok(())
 }
@@ -346,15 +367,15 @@ async fn emit(
     payload: serde_json::Value,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    outbox::ActiveModel {
+    outbox::Entity::insert(outbox::ActiveModel {
         case_id: Set(case_id.to_owned()),
         kind: Set(kind.to_owned()),
         payload: Set(payload.to_string()),
         created_at: Set(at.0),
         delivered_at: Set(None),
         ..Default::default()
-    }
-    .insert(txn)
+    })
+    .exec_without_returning(txn)
     .await?;
     Ok(())
 }

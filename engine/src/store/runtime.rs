@@ -526,7 +526,7 @@ pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Requ
     let status = status_word(state.status);
     if insert {
         let Target::New { definition, business_key } = &req.target else { unreachable!("insert only for new cases") };
-        cases::ActiveModel {
+        cases::Entity::insert(cases::ActiveModel {
             id: Set(case_id.clone()),
             definition_id: Set(definition.id),
             flow_key: Set(definition.key.clone()),
@@ -542,8 +542,8 @@ pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Requ
             created_at: Set(at.0),
             updated_at: Set(at.0),
             closed_at: Set(state.status.is_closed().then_some(at.0)),
-        }
-        .insert(txn)
+        })
+        .exec_without_returning(txn)
         .await?;
     } else {
         let updated = cases::Entity::update_many()
@@ -562,7 +562,7 @@ pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Requ
             return Err(StoreError::Conflict);
         }
     }
-    audit_log::ActiveModel {
+    audit_log::Entity::insert(audit_log::ActiveModel {
         case_id: Set(case_id.clone()),
         seq: Set(seq),
         at: Set(at.0),
@@ -572,8 +572,8 @@ pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Requ
         prev_hash: Set(audit_hash),
         hash: Set(hash),
         ..Default::default()
-    }
-    .insert(txn)
+    })
+    .exec_without_returning(txn)
     .await?;
     apply_effects(txn, &case_id, &loaded, &req.command, &effects, at, &req.actor).await?;
     let executed = Executed { case_id: case_id.clone(), version: version + 1, status: state.status };
