@@ -14,7 +14,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrai
 const DOCKET: &str = env!("CARGO_BIN_EXE_docket");
 const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
 
-const TIMER_FLOW: &str = "id: nodes-timer\nstart: wait\nnodes:\n  wait: { type: timer, timer: PT3S, next: done }\n  done: { type: end }\n";
+const TIMER_FLOW: &str =
+    "id: nodes-timer\nstart: wait\nnodes:\n  wait: { type: timer, timer: PT3S, next: done }\n  done: { type: end }\n";
 const JOB_FLOW: &str = "id: nodes-job\nvariables:\n  sleep_ms: { type: integer, default: 3000 }\nstart: work\nnodes:\n  work: { type: service_task, job: sleep, next: done }\n  done: { type: end }\n";
 
 struct Node {
@@ -113,7 +114,8 @@ async fn three_nodes_share_timers_and_take_over_a_dead_nodes_job() {
         assert!(Instant::now() < deadline, "timers did not all fire");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let fired = audit_log::Entity::find().filter(audit_log::Column::Kind.eq("fire_timer")).count(store.db()).await.unwrap();
+    let fired =
+        audit_log::Entity::find().filter(audit_log::Column::Kind.eq("fire_timer")).count(store.db()).await.unwrap();
     assert_eq!(fired, 10_000, "every timer fired exactly once");
 
     // A job: the node that takes it is killed mid-work; another node finishes it after the
