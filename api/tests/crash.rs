@@ -4,20 +4,18 @@
 //! command is present exactly once, no case is stuck, and every audit chain verifies.
 //! Runs on SQLite and, when reachable, on PostgreSQL (required under `CI=true`).
 
+mod support;
+
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use docket_engine::store::entity::{audit_log, cases, tasks};
 use docket_engine::store::{Store, StoreConfig};
-use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
+use support::Server;
 use tokio::sync::Mutex;
-
-const DOCKET: &str = env!("CARGO_BIN_EXE_docket");
-const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
 
 /// A request the clients must see acknowledged once.
 #[derive(Clone, Debug)]
@@ -25,54 +23,6 @@ struct Pending {
     key: String,
     path: String,
     body: Value,
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(database_url: &str, dir: &std::path::Path) -> Server {
-        let mut child = Command::new(DOCKET)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
-            .env("DOCKET_CLOCK_START", "2024-03-04T09:00:00+08:00")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn docket serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let line = rx.recv_timeout(Duration::from_secs(90)).expect("`listening on` line");
-        let base = line.strip_prefix("listening on ").expect("listening line").trim().to_owned();
-        Server { child, base }
-    }
-
-    fn kill(mut self) {
-        let _ = self.child.kill(); // SIGKILL
-        let _ = self.child.wait();
-    }
-
-    fn terminate(mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if self.child.try_wait().ok().flatten().is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Sends one request; `Ok` only when the server acknowledged it.
@@ -197,7 +147,7 @@ async fn crash_and_recover(database_url: &str) {
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let mut db = None;
     for round in 0..4 {
-        let server = Server::start(database_url, dir.path());
+        let mut server = Server::start(dir.path(), &["--database-url", database_url]);
         let base = server.base.clone();
         // The test's own connection, opened once the first server has created the schema.
         let db = match &db {
@@ -218,7 +168,7 @@ async fn crash_and_recover(database_url: &str) {
     }
 
     // Recover: a last server; every pending request is re-sent until acknowledged.
-    let server = Server::start(database_url, dir.path());
+    let mut server = Server::start(dir.path(), &["--database-url", database_url]);
     let client = reqwest::Client::new();
     loop {
         let Some(p) = ledger.lock().await.pending.pop() else { break };
@@ -229,7 +179,7 @@ async fn crash_and_recover(database_url: &str) {
             l.pending.push(next);
         }
     }
-    server.terminate();
+    assert!(server.terminate(Duration::from_secs(30)).success(), "clean shutdown after recovery");
 
     let l = ledger.lock().await;
     assert!(l.started.len() >= 10, "the load produced too little to test: {}", l.started.len());
@@ -273,16 +223,6 @@ async fn sigkill_under_load_loses_and_duplicates_nothing_on_sqlite() {
 
 #[tokio::test]
 async fn sigkill_under_load_loses_and_duplicates_nothing_on_postgres() {
-    let admin = match Database::connect(format!("{POSTGRES}/test")).await {
-        Ok(db) => db,
-        Err(e) => {
-            assert!(std::env::var("CI").map(|v| v != "true").unwrap_or(true), "PostgreSQL is required under CI: {e}");
-            eprintln!("skipping: PostgreSQL not reachable at {POSTGRES}/test ({e})");
-            return;
-        }
-    };
-    let name = format!("docket_crash_{}", std::process::id());
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
-    crash_and_recover(&format!("{POSTGRES}/{name}")).await;
-    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+    let Some(db) = support::pg_database().await else { return };
+    crash_and_recover(&db.url).await;
 }

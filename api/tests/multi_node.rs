@@ -3,79 +3,25 @@
 //! killed is finished by another node once the lease runs out. Needs PostgreSQL (required
 //! under `CI=true`, skipped with a message elsewhere).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::time::{Duration, Instant};
 
 use docket_engine::store::entity::{audit_log, cases, jobs};
 use docket_engine::store::{StartCase, Store, StoreConfig};
-use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait, QueryFilter};
-
-const DOCKET: &str = env!("CARGO_BIN_EXE_docket");
-const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use support::Server;
 
 const TIMER_FLOW: &str =
     "id: nodes-timer\nstart: wait\nnodes:\n  wait: { type: timer, timer: PT3S, next: done }\n  done: { type: end }\n";
 const JOB_FLOW: &str = "id: nodes-job\nvariables:\n  sleep_ms: { type: integer, default: 3000 }\nstart: work\nnodes:\n  work: { type: service_task, job: sleep, next: done }\n  done: { type: end }\n";
 
-struct Node {
-    child: Child,
-    node_id: String,
-}
-
-impl Node {
-    fn start(url: &str, name: &str, dir: &std::path::Path) -> Node {
-        let mut child = Command::new(DOCKET)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url, "--node-id", name])
-            .current_dir(dir)
-            .env_remove("DOCKET_CLOCK_START")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn docket serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let line = rx.recv_timeout(Duration::from_secs(120)).expect("`listening on` line");
-        assert!(line.starts_with("listening on "), "{line}");
-        Node { child, node_id: name.to_owned() }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn fresh_database() -> Option<(String, String)> {
-    let admin = match Database::connect(format!("{POSTGRES}/test")).await {
-        Ok(db) => db,
-        Err(e) => {
-            assert!(std::env::var("CI").map(|v| v != "true").unwrap_or(true), "PostgreSQL is required under CI: {e}");
-            eprintln!("skipping: PostgreSQL not reachable at {POSTGRES}/test ({e})");
-            return None;
-        }
-    };
-    let name = format!("docket_nodes_{}_{}", std::process::id(), uuid_suffix());
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
-    Some((format!("{POSTGRES}/{name}"), name))
-}
-
-fn uuid_suffix() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() % 1_000_000).unwrap_or(0)
-}
-
-async fn drop_database(name: &str) {
-    if let Ok(admin) = Database::connect(format!("{POSTGRES}/test")).await {
-        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-    }
+/// A `docket serve` process with a known node id, on the system clock (the test's own store
+/// starts the cases, so both must read the same clock).
+fn node(url: &str, name: &str, dir: &std::path::Path) -> (String, Server) {
+    let mut command = std::process::Command::new(support::DOCKET);
+    command.args(["serve", "--listen", "127.0.0.1:0", "--database-url", url, "--node-id", name]);
+    (name.to_owned(), Server::spawn_with_clock(command, dir, None))
 }
 
 async fn completed(store: &Store, flow: &str) -> u64 {
@@ -89,7 +35,8 @@ async fn completed(store: &Store, flow: &str) -> u64 {
 
 #[tokio::test]
 async fn three_nodes_share_timers_and_take_over_a_dead_nodes_job() {
-    let Some((url, name)) = fresh_database().await else { return };
+    let Some(db) = support::pg_database().await else { return };
+    let url = db.url.clone();
     let dir = tempfile::tempdir().expect("tempdir");
 
     // The test's own handle on the database: it deploys and starts cases; it runs no workers.
@@ -108,7 +55,7 @@ async fn three_nodes_share_timers_and_take_over_a_dead_nodes_job() {
         r.expect("join").expect("start");
     }
 
-    let nodes: Vec<Node> = (0..3).map(|i| Node::start(&url, &format!("node-{i}"), dir.path())).collect();
+    let nodes: Vec<(String, Server)> = (0..3).map(|i| node(&url, &format!("node-{i}"), dir.path())).collect();
     let deadline = Instant::now() + Duration::from_secs(300);
     while completed(&store, "nodes-timer").await < 10_000 {
         assert!(Instant::now() < deadline, "timers did not all fire");
@@ -135,8 +82,8 @@ async fn three_nodes_share_timers_and_take_over_a_dead_nodes_job() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let mut nodes = nodes;
-    let victim = nodes.iter().position(|n| n.node_id == owner).expect("the owner is one of ours");
-    drop(nodes.remove(victim)); // SIGKILL while the job sleeps
+    let victim = nodes.iter().position(|(id, _)| *id == owner).expect("the owner is one of ours");
+    nodes.remove(victim).1.kill(); // SIGKILL while the job sleeps
     let deadline = Instant::now() + Duration::from_secs(120);
     while completed(&store, "nodes-job").await < 1 {
         assert!(Instant::now() < deadline, "the job was not taken over");
@@ -153,5 +100,4 @@ async fn three_nodes_share_timers_and_take_over_a_dead_nodes_job() {
 
     drop(nodes);
     store.shutdown().await;
-    drop_database(&name).await;
 }

@@ -5,130 +5,19 @@
 //! each test creates and drops its own database). Under `CI=true` an unreachable
 //! PostgreSQL fails the test; elsewhere the PostgreSQL test is skipped with a message.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
 
 use docket_engine::store::entity::tasks;
 use reqwest::StatusCode;
-use sea_orm::{ColumnTrait, ConnectOptions, ConnectionTrait, Database, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
+use support::{DOCKET, Server, pg_database};
 
-const DOCKET: &str = env!("CARGO_BIN_EXE_docket");
-const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
-/// Cases run "in 2024" so every legal period falls inside the shipped calendar.
-const CLOCK_START: &str = "2024-03-04T09:00:00+08:00";
-/// How long start-up (migrations, deployment) may take in a debug build.
-const START_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long a graceful shutdown of an idle server may take.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A running `docket serve`, killed on drop if still running; its stderr is kept and
-/// printed when a test fails.
-struct Server {
-    child: Child,
-    base: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Server {
-    /// Starts `docket serve --listen 127.0.0.1:0 ARGS` in `dir` and waits for its
-    /// `listening on http://ADDR` line.
-    fn start(dir: &Path, args: &[&str]) -> Server {
-        let mut command = Command::new(DOCKET);
-        command.arg("serve").arg("--listen").arg("127.0.0.1:0").args(args);
-        Server::spawn(command, dir)
-    }
-
-    /// Starts `docket serve` with exactly these arguments in `dir`.
-    fn spawn(mut command: Command, dir: &Path) -> Server {
-        for (name, _) in std::env::vars() {
-            if name.starts_with("DOCKET_") {
-                command.env_remove(name);
-            }
-        }
-        command.env("DOCKET_CLOCK_START", CLOCK_START).env_remove("RUST_LOG");
-        let mut child = command
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn docket serve");
-
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().expect("stderr");
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-
-        let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Server { child, base: String::new(), stderr };
-        // The first line on stdout is the only one: `listening on http://ADDR`.
-        match rx.recv_timeout(START_TIMEOUT) {
-            Ok(line) => match line.strip_prefix("listening on ") {
-                Some(addr) => server.base = addr.trim().to_owned(),
-                None => panic!("unexpected stdout line {line:?}\nstderr:\n{}", server.stderr()),
-            },
-            Err(e) => panic!("no `listening on` line ({e:?})\nstderr:\n{}", server.stderr()),
-        }
-        assert!(server.base.starts_with("http://127.0.0.1:"), "{}", server.base);
-        server
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// Sends SIGTERM and waits for the exit status.
-    fn terminate(&mut self, within: Duration) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
-        assert!(sent.success(), "kill -TERM {pid} failed");
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "no exit within {within:?} of SIGTERM\nstderr:\n{}", self.stderr());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!("--- docket serve stderr ---\n{}", self.stderr());
-        }
-    }
-}
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().expect("http client")
@@ -248,47 +137,6 @@ async fn serves_sqlite_and_shuts_down_on_sigterm() {
     let mut server = Server::start(dir.path(), &["--database-url", &url]);
     exercise(&mut server, &url).await;
     assert!(dir.path().join("d.db").is_file());
-}
-
-/// A fresh PostgreSQL database, dropped with the guard.
-struct PgDatabase {
-    url: String,
-    name: String,
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(async move {
-                if let Ok(admin) = Database::connect(format!("{POSTGRES}/test")).await {
-                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-/// Creates a fresh database; `None` with a message when PostgreSQL is unreachable outside CI.
-async fn pg_database() -> Option<PgDatabase> {
-    let mut options = ConnectOptions::new(format!("{POSTGRES}/test"));
-    options.connect_timeout(Duration::from_secs(5)).sqlx_logging(false);
-    let admin = match Database::connect(options).await {
-        Ok(admin) => admin,
-        Err(e) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("PostgreSQL is required under CI=true but not reachable at {POSTGRES}/test: {e}");
-            }
-            eprintln!("skipping: PostgreSQL not reachable at {POSTGRES}/test ({e})");
-            return None;
-        }
-    };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let name = format!("docket_t_serve_{}_{nanos}", std::process::id());
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
-    Some(PgDatabase { url: format!("{POSTGRES}/{name}"), name })
 }
 
 #[tokio::test]

@@ -14,7 +14,8 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use serde::{Deserialize, Serialize};
@@ -268,7 +269,14 @@ impl Store {
     /// [`StoreError::Invalid`] with the validator's problems.
     pub async fn deploy(&self, source: &str, deployed_by: &str) -> Result<Deployment, StoreError> {
         let db = &self.inner.db;
-        let keys: Vec<String> = definitions::Entity::find().all(db).await?.into_iter().map(|d| d.key).collect();
+        // The keys a call activity may name: only the column, not every stored source.
+        let keys: Vec<String> = definitions::Entity::find()
+            .select_only()
+            .column(definitions::Column::Key)
+            .distinct()
+            .into_tuple()
+            .all(db)
+            .await?;
         let calendars: Vec<String> = self.inner.calendars.iter().map(|c| c.id().to_owned()).collect();
         let parsed = crate::dsl::parse(source);
         let mut flows = keys;
