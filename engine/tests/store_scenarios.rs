@@ -276,3 +276,35 @@ async fn the_group_inbox_pages_by_due_date() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_command_failing_in_the_database_does_not_fail_its_batch_neighbours() {
+    // PostgreSQL enforces column lengths: a record kind longer than `evidence_records.kind`
+    // (30 characters) passes the core but fails in the database. SQLite stores it.
+    let Some((store, _db)) = support::postgres().await else { return };
+    let case = start_penalty(&store).await;
+    let task = open_task(&store, &case, "filing").await;
+    let h1 = Actor::new("h1", &["handler"]);
+    store.execute(&case, Command::Claim { task, actor: h1.clone() }, "h1", None).await.unwrap();
+    let mut writers = tokio::task::JoinSet::new();
+    for n in 0..30usize {
+        let (store, case, h1) = (store.clone(), case.clone(), h1.clone());
+        writers.spawn(async move {
+            let kind = if n == 15 { "k".repeat(40) } else { "photo".to_owned() };
+            let record = RecordRef { kind, ..record("photo", n) };
+            (n, store.execute(&case, Command::AttachRecord { task, actor: h1, record }, "h1", None).await)
+        });
+    }
+    while let Some(joined) = writers.join_next().await {
+        let (n, result) = joined.unwrap();
+        if n == 15 {
+            assert_eq!(result.unwrap_err().code(), "DATABASE");
+        } else {
+            result.unwrap_or_else(|e| panic!("neighbour {n} failed: {e}"));
+        }
+    }
+    let (_, state) = store.case_state(&case).await.unwrap();
+    assert_eq!(state.task(task).unwrap().records.len(), 29);
+    store.verify_audit(&case).await.unwrap();
+    store.shutdown().await;
+}

@@ -1,9 +1,9 @@
-//! Group commit: one committer task takes the queued commands, runs each in a savepoint of
-//! one transaction, commits once, then answers every caller.
+//! Group commit: one committer task takes the queued commands, runs them in one
+//! transaction, commits once, then answers every caller.
 
 use std::sync::Arc;
 
-use sea_orm::{DbErr, TransactionTrait};
+use sea_orm::DbErr;
 use tokio::sync::{Mutex, mpsc};
 
 use super::error::StoreError;
@@ -30,7 +30,7 @@ pub(crate) async fn committer(store: Store, queue: Arc<Mutex<mpsc::Receiver<Requ
     }
 }
 
-/// Runs a batch in one transaction; each command in its own savepoint.
+/// Runs a batch and answers every caller.
 async fn commit_batch(store: &Store, batch: Vec<Request>) {
     let results = match run_batch(store, &batch).await {
         Ok(results) => results,
@@ -55,24 +55,41 @@ async fn commit_batch(store: &Store, batch: Vec<Request>) {
     }
 }
 
+/// Runs a batch in one transaction. A command the core refuses, or one that loses a version
+/// race, has written nothing when it fails, so commands need no savepoints of their own. A
+/// command that fails in the database spoils the transaction: it is rolled back, that command
+/// is answered with its error, and the batch runs again without it, so its neighbours are
+/// unaffected (and answered only after the commit that holds their work).
 async fn run_batch(store: &Store, batch: &[Request]) -> Result<Vec<Result<Executed, StoreError>>, DbErr> {
-    let txn = store.begin_write().await?;
-    let mut results = Vec::with_capacity(batch.len());
-    for req in batch {
-        let savepoint = txn.begin().await?;
-        match run_one(store, &savepoint, req).await {
-            Ok(executed) => {
-                savepoint.commit().await?;
-                results.push(Ok(executed));
+    let mut failed: Vec<Option<StoreError>> = batch.iter().map(|_| None).collect();
+    'attempt: loop {
+        let txn = store.begin_write().await?;
+        let mut answers = Vec::with_capacity(batch.len());
+        for (i, req) in batch.iter().enumerate() {
+            if failed[i].is_some() {
+                continue;
             }
-            Err(e) => {
-                savepoint.rollback().await?;
-                results.push(Err(e));
+            match run_one(store, &txn, req).await {
+                Err(StoreError::Database(e)) => {
+                    txn.rollback().await?;
+                    if is_busy(&e) {
+                        return Err(e);
+                    }
+                    tracing::warn!(error = %e, command = req.command.name(), "command failed in the database");
+                    failed[i] = Some(StoreError::Database(e));
+                    continue 'attempt;
+                }
+                answer => answers.push((i, answer)),
             }
         }
+        txn.commit().await?;
+        let mut results: Vec<Result<Executed, StoreError>> =
+            failed.into_iter().map(|f| Err(f.unwrap_or(StoreError::Conflict))).collect();
+        for (i, answer) in answers {
+            results[i] = answer;
+        }
+        return Ok(results);
     }
-    txn.commit().await?;
-    Ok(results)
 }
 
 /// A lock timeout or serialization failure: the batch may succeed if tried again.

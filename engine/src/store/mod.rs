@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`entity`]: sea-orm entities, one per table (the schema is in the `migrations` crate).
 //! - [`runtime`]: [`Store`]: connect, migrate, deploy, start cases, run commands.
-//! - `commit`: group commit (one transaction, one savepoint per command).
+//! - `commit`: group commit (one transaction per batch; a command failing in the database is
+//!   taken out and the batch re-run).
 //! - `effects`: the core's effects carried out on the tables.
 //! - [`audit`]: the hash-chained audit trail and its verification.
 //! - [`inbox`]: inbox queries (group inboxes by due date, keyset pages).

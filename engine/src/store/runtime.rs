@@ -2,9 +2,10 @@
 //! on a case as one transaction (load, run the core, apply the effects, bump the version).
 //!
 //! Commands arriving together share one transaction and one flush (group commit): a
-//! committer task takes whatever is queued, runs each command inside its own savepoint, and
-//! answers every caller only after the commit. A refused or failing command rolls back to
-//! its savepoint and does not disturb its neighbours.
+//! committer task takes whatever is queued, runs the commands in one transaction, and
+//! answers every caller only after the commit. A refused command writes nothing; a command
+//! that fails in the database is taken out and the batch runs again without it, so neither
+//! disturbs its neighbours.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -497,7 +498,9 @@ pub(crate) fn decode_state(row: &cases::Model) -> Result<CaseState, StoreError> 
     serde_json::from_str(&row.state).map_err(|e| StoreError::Corrupt { case: row.id.clone(), reason: e.to_string() })
 }
 
-/// Runs one request inside `txn` (a savepoint of the batch's transaction).
+/// Runs one request inside the batch's transaction. Every refusal (the core's, an unknown
+/// case, a lost version race) happens before the first write, so a refused request leaves
+/// the transaction as it found it.
 pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Request) -> Result<Executed, StoreError> {
     if let Some(key) = &req.idempotency_key
         && let Some(row) = idempotency_keys::Entity::find_by_id(key.clone()).one(txn).await?
