@@ -10,7 +10,7 @@ use docket_engine::store::{StartCase, Store, StoreError};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
-use docket_engine::store::entity::{audit_log, evidence_records, task_candidates, tasks};
+use docket_engine::store::entity::{audit_log, cases, evidence_records, task_candidates, tasks};
 
 async fn on_both<F, Fut>(test: F)
 where
@@ -307,4 +307,84 @@ async fn a_command_failing_in_the_database_does_not_fail_its_batch_neighbours() 
     assert_eq!(state.task(task).unwrap().records.len(), 29);
     store.verify_audit(&case).await.unwrap();
     store.shutdown().await;
+}
+
+const CHILD: &str = r#"
+id: review-sub
+variables:
+  opinion: { type: string }
+start: review
+nodes:
+  review:
+    type: user_task
+    candidates: { groups: [legal_reviewer] }
+    outcomes: [approved, rejected]
+    form: [opinion]
+    next: verdict
+  verdict:
+    type: exclusive
+    branches:
+      - { when: "review.outcome == 'approved'", next: ok }
+      - { otherwise: no }
+  ok: { type: end, outcome: approved }
+  no: { type: end, outcome: rejected }
+"#;
+
+const PARENT: &str = r#"
+id: calls-review
+variables:
+  opinion: { type: string }
+start: consult
+nodes:
+  consult:
+    type: call
+    flow: review-sub
+    outputs: [opinion]
+    next: result
+  result:
+    type: exclusive
+    branches:
+      - { when: "consult.outcome == 'approved'", next: decide }
+      - { otherwise: closed }
+  decide: { type: user_task, candidates: { groups: [leader] }, next: closed }
+  closed: { type: end }
+"#;
+
+async fn child_of(store: &Store, parent: &str) -> Option<String> {
+    cases::Entity::find().filter(cases::Column::ParentCaseId.eq(parent)).one(store.db()).await.unwrap().map(|c| c.id)
+}
+
+#[tokio::test]
+async fn a_call_activity_runs_its_sub_case_and_hears_its_outcome() {
+    on_both(|store| async move {
+        store.deploy(CHILD, "admin").await.unwrap();
+        store.deploy(PARENT, "admin").await.unwrap();
+        let parent = store
+            .start_case(StartCase { flow: "calls-review".into(), actor: "h1".into(), ..Default::default() })
+            .await
+            .unwrap();
+        let child = child_of(&store, &parent.case_id).await.expect("the call started a sub-case");
+        let reviewer = Actor::new("rev", &["legal_reviewer"]);
+        work(&store, &child, "review", &reviewer, completion(Some("approved"), json!({ "opinion": "合法" }), &[], &[]))
+            .await;
+        let (child_row, _) = store.case_state(&child).await.unwrap();
+        assert_eq!(child_row.status, "completed");
+        let (_, state) = store.case_state(&parent.case_id).await.unwrap();
+        assert_eq!(state.outcomes["consult"], json!("approved"));
+        assert_eq!(state.variables["opinion"], json!("合法"), "outputs copied back");
+        open_task(&store, &parent.case_id, "decide").await;
+        store.verify_audit(&child).await.unwrap();
+        store.verify_audit(&parent.case_id).await.unwrap();
+
+        // Cancelling a caller cancels its sub-case.
+        let other = store
+            .start_case(StartCase { flow: "calls-review".into(), actor: "h1".into(), ..Default::default() })
+            .await
+            .unwrap();
+        let other_child = child_of(&store, &other.case_id).await.unwrap();
+        store.execute(&other.case_id, Command::Cancel { reason: "withdrawn".into() }, "chief", None).await.unwrap();
+        let (row, _) = store.case_state(&other_child).await.unwrap();
+        assert_eq!(row.status, "cancelled");
+    })
+    .await;
 }

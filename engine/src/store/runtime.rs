@@ -28,7 +28,7 @@ use super::effects::apply_effects;
 use super::entity::{audit_log, cases, definitions, idempotency_keys};
 use super::error::StoreError;
 use crate::calendar::Calendars;
-use crate::core::{self, CaseState, CaseStatus, Command, Definition, Env, Variables};
+use crate::core::{self, CallKey, CaseState, CaseStatus, Command, Definition, Env, Variables};
 use crate::time::Timestamp;
 use crate::validate;
 
@@ -124,8 +124,9 @@ pub struct Executed {
 
 /// What the committer is asked to do.
 pub(crate) enum Target {
-    /// A new case of this definition.
-    New { definition: Arc<LoadedDefinition>, business_key: Option<String> },
+    /// A new case of this definition; `parent` is the calling case and its call, for a
+    /// sub-case started by a call activity.
+    New { definition: Arc<LoadedDefinition>, business_key: Option<String>, parent: Option<(String, u32)> },
     /// An existing case.
     Existing(String),
 }
@@ -369,7 +370,11 @@ impl Store {
     pub async fn start_case(&self, start: StartCase) -> Result<Executed, StoreError> {
         let definition = self.definition(&self.inner.db, &start.flow, start.version).await?;
         let request = |reply| Request {
-            target: Target::New { definition: definition.clone(), business_key: start.business_key.clone() },
+            target: Target::New {
+                definition: definition.clone(),
+                business_key: start.business_key.clone(),
+                parent: None,
+            },
             command: Command::Start { variables: start.variables.clone() },
             actor: start.actor.clone(),
             idempotency_key: start.idempotency_key.clone(),
@@ -498,20 +503,71 @@ pub(crate) fn decode_state(row: &cases::Model) -> Result<CaseState, StoreError> 
     serde_json::from_str(&row.state).map_err(|e| StoreError::Corrupt { case: row.id.clone(), reason: e.to_string() })
 }
 
-/// Runs one request inside the batch's transaction. Every refusal (the core's, an unknown
-/// case, a lost version race) happens before the first write, so a refused request leaves
-/// the transaction as it found it.
+/// Runs one request inside the batch's transaction, with everything it sets off in other
+/// cases (a call activity's sub-case, the sub-case's end reported to its caller). Every
+/// refusal (the core's, an unknown case, a lost version race) happens before the first write,
+/// so a refused request leaves the transaction as it found it.
 pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Request) -> Result<Executed, StoreError> {
     if let Some(key) = &req.idempotency_key
         && let Some(row) = idempotency_keys::Entity::find_by_id(key.clone()).one(txn).await?
     {
         return serde_json::from_str(&row.response).map_err(|_| StoreError::IdempotencyMismatch(key.clone()));
     }
+    let (executed, mut follow_ups) = apply_command(store, txn, &req.target, &req.command, &req.actor).await?;
+    // Sub-cases and their callers, in the same transaction: nothing is lost between them.
+    let mut budget = 1000;
+    while let Some((target, command)) = follow_ups.pop() {
+        budget -= 1;
+        if budget == 0 {
+            return Err(StoreError::Corrupt { case: executed.case_id.clone(), reason: "calls nest too deeply".into() });
+        }
+        match apply_command(store, txn, &target, &command, "engine").await {
+            Ok((_, more)) => follow_ups.extend(more),
+            Err(StoreError::Refused(refusal)) => {
+                // A sub-case that cannot start fails its call; anything else refused by a
+                // caller that moved on is a late event.
+                if let (Target::New { parent: Some((parent, call)), .. }, Command::Start { .. }) = (&target, &command) {
+                    let failed = Command::CallFailed {
+                        call: CallKey(*call),
+                        error_code: format!("start-refused: {}", refusal.code()),
+                    };
+                    follow_ups.push((Target::Existing(parent.clone()), failed));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(key) = &req.idempotency_key {
+        idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
+            key: Set(key.clone()),
+            case_id: Set(Some(executed.case_id.clone())),
+            response: Set(serde_json::to_string(&executed).unwrap_or_default()),
+            created_at: Set(store.now().0),
+        })
+        .on_conflict(OnConflict::column(idempotency_keys::Column::Key).do_nothing().to_owned())
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(executed)
+}
+
+/// What a command sets off in other cases.
+type FollowUps = Vec<(Target, Command)>;
+
+/// Applies one command to one case: load, run the core, write the case, its audit entry and
+/// its effects. Returns the commands it sets off in other cases.
+async fn apply_command(
+    store: &Store,
+    txn: &DatabaseTransaction,
+    target: &Target,
+    command: &Command,
+    actor: &str,
+) -> Result<(Executed, FollowUps), StoreError> {
     let at = store.now();
-    let (case_id, loaded, mut state, version, audit_seq, audit_hash, insert) = match &req.target {
-        Target::New { definition, .. } => {
+    let (case_id, loaded, mut state, version, audit_seq, audit_hash, parent) = match target {
+        Target::New { definition, parent, .. } => {
             let id = uuid::Uuid::now_v7().to_string();
-            (id, definition.clone(), CaseState::new(), 0i64, 0i64, String::new(), true)
+            (id, definition.clone(), CaseState::new(), 0i64, 0i64, String::new(), parent.clone())
         }
         Target::Existing(id) => {
             let row = cases::Entity::find_by_id(id.clone())
@@ -520,23 +576,23 @@ pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Requ
                 .ok_or_else(|| StoreError::CaseNotFound(id.clone()))?;
             let loaded = store.definition_by_id(txn, row.definition_id).await?;
             let state = decode_state(&row)?;
-            (row.id.clone(), loaded, state, row.version, row.audit_seq, row.audit_hash.clone(), false)
+            let parent = row.parent_case_id.clone().zip(row.parent_call.map(|c| c as u32));
+            (row.id.clone(), loaded, state, row.version, row.audit_seq, row.audit_hash.clone(), parent)
         }
     };
     let calendar = loaded.definition.flow.calendar.as_deref().and_then(|c| store.inner.calendars.get(c).ok());
     let env = Env { now: at, calendar };
-    let command_name = req.command.name();
-    let effects = core::apply(&loaded.definition, &mut state, req.command.clone(), &env)?;
+    let command_name = command.name();
+    let effects = core::apply(&loaded.definition, &mut state, command.clone(), &env)?;
     let state_json = serde_json::to_string(&state)
         .map_err(|e| StoreError::Corrupt { case: case_id.clone(), reason: e.to_string() })?;
 
-    let detail = serde_json::json!({ "command": &req.command, "effects": &effects }).to_string();
+    let detail = serde_json::json!({ "command": command, "effects": &effects }).to_string();
     let seq = audit_seq + 1;
-    let entry = AuditEntry { case_id: &case_id, seq, at: at.0, actor: &req.actor, kind: command_name, detail: &detail };
+    let entry = AuditEntry { case_id: &case_id, seq, at: at.0, actor, kind: command_name, detail: &detail };
     let hash = chain_hash(&audit_hash, &entry);
     let status = status_word(state.status);
-    if insert {
-        let Target::New { definition, business_key } = &req.target else { unreachable!("insert only for new cases") };
+    if let Target::New { definition, business_key, parent } = target {
         cases::Entity::insert(cases::ActiveModel {
             id: Set(case_id.clone()),
             definition_id: Set(definition.id),
@@ -546,8 +602,8 @@ pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Requ
             status: Set(status.to_owned()),
             state: Set(state_json),
             version: Set(1),
-            parent_case_id: Set(None),
-            parent_call: Set(None),
+            parent_case_id: Set(parent.as_ref().map(|(p, _)| p.clone())),
+            parent_call: Set(parent.as_ref().map(|(_, c)| *c as i32)),
             audit_seq: Set(seq),
             audit_hash: Set(hash.clone()),
             created_at: Set(at.0),
@@ -577,7 +633,7 @@ pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Requ
         case_id: Set(case_id.clone()),
         seq: Set(seq),
         at: Set(at.0),
-        actor: Set(req.actor.clone()),
+        actor: Set(actor.to_owned()),
         kind: Set(command_name.to_owned()),
         detail: Set(detail),
         prev_hash: Set(audit_hash),
@@ -586,20 +642,66 @@ pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Requ
     })
     .exec_without_returning(txn)
     .await?;
-    apply_effects(txn, &case_id, &loaded, &req.command, &effects, at, &req.actor).await?;
-    let executed = Executed { case_id: case_id.clone(), version: version + 1, status: state.status };
-    if let Some(key) = &req.idempotency_key {
-        idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
-            key: Set(key.clone()),
-            case_id: Set(Some(case_id)),
-            response: Set(serde_json::to_string(&executed).unwrap_or_default()),
-            created_at: Set(at.0),
-        })
-        .on_conflict(OnConflict::column(idempotency_keys::Column::Key).do_nothing().to_owned())
-        .exec_without_returning(txn)
-        .await?;
+    apply_effects(txn, &case_id, &loaded, command, &effects, at, actor).await?;
+    let follow_ups = follow_ups(store, txn, &case_id, &state, &effects, parent).await?;
+    Ok((Executed { case_id, version: version + 1, status: state.status }, follow_ups))
+}
+
+/// The commands a case's effects set off elsewhere: a call starts its sub-case (or cancels
+/// it); a sub-case's end or escalation is reported to its caller.
+async fn follow_ups(
+    store: &Store,
+    txn: &DatabaseTransaction,
+    case_id: &str,
+    state: &CaseState,
+    effects: &[core::Effect],
+    parent: Option<(String, u32)>,
+) -> Result<FollowUps, StoreError> {
+    let mut out = FollowUps::new();
+    for effect in effects {
+        match effect {
+            core::Effect::StartCall { call, flow, version, variables, .. } => {
+                let definition = store.definition(txn, flow, *version).await?;
+                let target = Target::New { definition, business_key: None, parent: Some((case_id.to_owned(), call.0)) };
+                out.push((target, Command::Start { variables: variables.clone() }));
+            }
+            core::Effect::CancelCall { call } => {
+                let child = cases::Entity::find()
+                    .filter(cases::Column::ParentCaseId.eq(case_id))
+                    .filter(cases::Column::ParentCall.eq(call.0 as i32))
+                    .one(txn)
+                    .await?;
+                if let Some(child) = child {
+                    out.push((
+                        Target::Existing(child.id),
+                        Command::Cancel { reason: "the calling case moved on".into() },
+                    ));
+                }
+            }
+            core::Effect::Escalate { to: None, code: Some(code), .. } => {
+                if let Some((parent, call)) = &parent {
+                    let escalated = Command::CallEscalated { call: CallKey(*call), code: code.clone() };
+                    out.push((Target::Existing(parent.clone()), escalated));
+                }
+            }
+            core::Effect::CloseCase { status, outcome, error_code, .. } => {
+                let Some((parent, call)) = &parent else { continue };
+                let call = CallKey(*call);
+                let report = match (status, error_code) {
+                    (CaseStatus::Completed | CaseStatus::Terminated, _) => {
+                        Command::CallCompleted { call, outcome: outcome.clone(), variables: state.variables.clone() }
+                    }
+                    (CaseStatus::Failed, Some(code)) => Command::CallFailed { call, error_code: code.clone() },
+                    _ => Command::CallFailed { call, error_code: "cancelled".into() },
+                };
+                out.push((Target::Existing(parent.clone()), report));
+            }
+            _ => {}
+        }
     }
-    Ok(executed)
+    // Work through them in the order they arose.
+    out.reverse();
+    Ok(out)
 }
 
 /// The word stored in `cases.status`.
