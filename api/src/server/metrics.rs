@@ -61,7 +61,7 @@ fn describe() {
         Unit::Seconds,
         "How late timers fired after their due instant"
     );
-    metrics::describe_gauge!("docket_queue_depth", Unit::Count, "Rows waiting in a work queue (timers, jobs, outbox)");
+    metrics::describe_gauge!("docket_queue_depth", Unit::Count, "Due timers and ready jobs waiting to be taken");
     metrics::describe_histogram!(
         "docket_commit_batch_size",
         Unit::Count,

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
-use sea_orm::{ColumnTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -142,8 +142,15 @@ async fn idle(stop: &mut watch::Receiver<bool>, wait: Duration) -> bool {
 }
 
 async fn timer_loop(store: Store, config: WorkerConfig, mut stop: watch::Receiver<bool>, heartbeat: Arc<AtomicI64>) {
+    let mut rounds: u64 = 0;
     loop {
         heartbeat.store(store.now().0, Ordering::Relaxed);
+        if rounds.is_multiple_of(50)
+            && let Err(e) = record_queue_depths(&store).await
+        {
+            tracing::debug!(error = %e, "queue depths not sampled");
+        }
+        rounds += 1;
         let taken = match take_due_timers(&store, &config).await {
             Ok(t) => t,
             Err(e) => {
@@ -180,6 +187,18 @@ async fn timer_loop(store: Store, config: WorkerConfig, mut stop: watch::Receive
     }
 }
 
+/// Samples how many timers are due and how many jobs are ready, for `/metrics`
+/// (`docket_queue_depth{queue="timers_due"|"jobs_ready"}`); every 50 rounds of the timer
+/// worker, so that counting does not load the database.
+async fn record_queue_depths(store: &Store) -> Result<(), StoreError> {
+    let at = store.now().0;
+    let timers_due = timers::Entity::find().filter(timers::Column::DueAt.lte(at)).count(store.db()).await?;
+    let jobs_ready = jobs::Entity::find().filter(jobs::Column::RunAt.lte(at)).count(store.db()).await?;
+    metrics::gauge!("docket_queue_depth", "queue" => "timers_due").set(timers_due as f64);
+    metrics::gauge!("docket_queue_depth", "queue" => "jobs_ready").set(jobs_ready as f64);
+    Ok(())
+}
+
 /// Takes due, unleased timers and leases them to this node.
 async fn take_due_timers(store: &Store, config: &WorkerConfig) -> Result<Vec<timers::Model>, StoreError> {
     let at = store.now().0;
@@ -202,7 +221,6 @@ async fn take_due_timers(store: &Store, config: &WorkerConfig) -> Result<Vec<tim
             .await?;
     }
     txn.commit().await?;
-    metrics::gauge!("docket_queue_depth", "queue" => "timers_taken").set(rows.len() as f64);
     Ok(rows)
 }
 
