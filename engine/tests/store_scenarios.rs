@@ -388,3 +388,21 @@ async fn a_call_activity_runs_its_sub_case_and_hears_its_outcome() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn nodes_starting_together_on_an_empty_postgres_database_all_migrate() {
+    let Some(db) = support::pg_database().await else { return };
+    let mut nodes = tokio::task::JoinSet::new();
+    for _ in 0..3 {
+        let url = db.url.clone();
+        nodes.spawn(async move {
+            let store = Store::connect(support::config(url)).await.expect("connect");
+            let migrated = store.migrate().await;
+            store.shutdown().await;
+            migrated
+        });
+    }
+    while let Some(r) = nodes.join_next().await {
+        r.unwrap().expect("every node migrates (or finds it done)");
+    }
+}

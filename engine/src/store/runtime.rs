@@ -167,6 +167,9 @@ pub struct Store {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// The PostgreSQL advisory lock that serializes migrations across nodes ("docket" in ASCII).
+const MIGRATION_LOCK: i64 = 0x646f_636b_6574;
+
 /// How often a command is retried after losing an optimistic-concurrency race.
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -251,7 +254,17 @@ impl Store {
     /// # Errors
     /// When a migration fails.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        docket_migrations::Migrator::up(&self.inner.db, None).await?;
+        let db = &self.inner.db;
+        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            // Several nodes starting together on an empty database: one migrates, the others
+            // wait for its transaction and then find nothing left to do.
+            let txn = db.begin().await?;
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")).await?;
+            docket_migrations::Migrator::up(&txn, None).await?;
+            txn.commit().await?;
+        } else {
+            docket_migrations::Migrator::up(db, None).await?;
+        }
         Ok(())
     }
 
