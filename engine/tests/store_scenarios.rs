@@ -10,7 +10,7 @@ use docket_engine::store::{StartCase, Store, StoreError};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
-use docket_engine::store::entity::{audit_log, cases, evidence_records, task_candidates, tasks};
+use docket_engine::store::entity::{audit_log, cases, evidence_records, publications, task_candidates, tasks};
 
 async fn on_both<F, Fut>(test: F)
 where
@@ -101,8 +101,23 @@ async fn a_major_case_runs_to_the_archive_with_an_intact_audit_chain() {
             .iter()
             .find_map(|t| if let Wait::Publication(p) = t.wait { Some(p) } else { None })
             .expect("waiting for publication");
+        let open = publications::Entity::find()
+            .filter(publications::Column::CaseId.eq(&case))
+            .one(store.db())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(open.published_at.is_none() && open.category == "penalty");
         let done = store.execute(&case, Command::Published { publication }, "clerk", None).await.unwrap();
         assert_eq!(done.status, CaseStatus::Completed);
+        let published = publications::Entity::find()
+            .filter(publications::Column::CaseId.eq(&case))
+            .one(store.db())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(published.published_at.is_some(), "the publication is recorded as made");
+        assert!(published.due_at > published.opened_at, "a legal deadline for publication");
 
         // Every command left one audit entry and the chain verifies.
         let entries =

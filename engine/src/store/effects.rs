@@ -21,12 +21,23 @@ pub(crate) async fn apply_effects(
     at: Timestamp,
     actor: &str,
 ) -> Result<(), StoreError> {
-    // Engine events consume their row: a fired timer, a finished job.
+    // Engine events consume their row: a fired timer, a finished job, a publication made.
     match command {
         Command::FireTimer { timer } => {
             timers::Entity::delete_many()
                 .filter(timers::Column::CaseId.eq(case_id))
                 .filter(timers::Column::TimerKey.eq(timer.0 as i32))
+                .exec(txn)
+                .await?;
+        }
+        Command::Published { publication } => {
+            // The decision is public now (行政执法公示): the publication leaves the queue of
+            // those awaiting it. A late or repeated report changes nothing.
+            publications::Entity::update_many()
+                .col_expr(publications::Column::PublishedAt, Expr::value(at.0))
+                .filter(publications::Column::CaseId.eq(case_id))
+                .filter(publications::Column::PublicationKey.eq(publication.0 as i32))
+                .filter(publications::Column::PublishedAt.is_null())
                 .exec(txn)
                 .await?;
         }
