@@ -11,7 +11,8 @@
 //! - pgbench's TPC-B-like tps at the same client count on the same PostgreSQL, and the ratio;
 //! - the process's peak resident memory.
 //!
-//! `DOCKET_BENCH_SECONDS` (default 10) sets how long each load runs.
+//! `DOCKET_BENCH_SECONDS` (default 10) sets how long each load runs; `DOCKET_BENCH_CLIENTS`
+//! (default `1,4,16`) the client counts.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +31,15 @@ const TIMER_FLOW: &str =
 const CHECKLIST: &[&str] =
     &["subject", "authority", "facts", "evidence", "law", "procedure", "discretion", "documents", "rights", "other"];
 const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// `DOCKET_BENCH_CLIENTS`, a comma-separated list (default `1,4,16`).
+fn client_counts() -> Vec<usize> {
+    std::env::var("DOCKET_BENCH_CLIENTS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect::<Vec<usize>>())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| vec![1, 4, 16])
+}
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -259,7 +269,7 @@ async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
     store.deploy(PENALTY, "bench").await.expect("deploy");
     store.deploy(TIMER_FLOW, "bench").await.expect("deploy");
     println!("\n== {name} ==");
-    for clients in [1usize, 4, 16] {
+    for clients in client_counts() {
         let (cases, completions, p50, p99) = load(&store, clients, seconds).await;
         let mut line = format!(
             "clients {clients:>2}: {cases:>8.1} cases/s  {completions:>8.1} completions/s  completion p50 {}  p99 {}",
