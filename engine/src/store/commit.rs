@@ -6,7 +6,6 @@ use std::sync::Arc;
 use sea_orm::DbErr;
 use tokio::sync::{Mutex, mpsc};
 
-use super::deferred::Deferred;
 use super::error::StoreError;
 use super::runtime::{Executed, Request, Store, run_one};
 
@@ -65,13 +64,12 @@ async fn run_batch(store: &Store, batch: &[Request]) -> Result<Vec<Result<Execut
     let mut failed: Vec<Option<StoreError>> = batch.iter().map(|_| None).collect();
     'attempt: loop {
         let txn = store.begin_write().await?;
-        let mut deferred = Deferred::default();
         let mut answers = Vec::with_capacity(batch.len());
         for (i, req) in batch.iter().enumerate() {
             if failed[i].is_some() {
                 continue;
             }
-            match run_one(store, &txn, &mut deferred, req).await {
+            match run_one(store, &txn, req).await {
                 Err(StoreError::Database(e)) => {
                     txn.rollback().await?;
                     if is_busy(&e) {
@@ -84,16 +82,6 @@ async fn run_batch(store: &Store, batch: &[Request]) -> Result<Vec<Result<Execut
                 answer => answers.push((i, answer)),
             }
         }
-        if let Err(e) = deferred.flush(&txn).await {
-            txn.rollback().await?;
-            if is_busy(&e) {
-                return Err(e);
-            }
-            // The batch's appended rows were refused and the row does not say whose they are:
-            // run each command alone to find it, so that its neighbours still go through.
-            tracing::warn!(error = %e, commands = batch.len(), "batch rows refused; running its commands one by one");
-            return Ok(one_by_one(store, batch, failed).await);
-        }
         txn.commit().await?;
         let mut results: Vec<Result<Executed, StoreError>> =
             failed.into_iter().map(|f| Err(f.unwrap_or(StoreError::Conflict))).collect();
@@ -101,40 +89,6 @@ async fn run_batch(store: &Store, batch: &[Request]) -> Result<Vec<Result<Execut
             results[i] = answer;
         }
         return Ok(results);
-    }
-}
-
-/// Each command in a transaction of its own (the slow path after a batch failed).
-async fn one_by_one(
-    store: &Store,
-    batch: &[Request],
-    failed: Vec<Option<StoreError>>,
-) -> Vec<Result<Executed, StoreError>> {
-    let mut results = Vec::with_capacity(batch.len());
-    for (req, failure) in batch.iter().zip(failed) {
-        if let Some(e) = failure {
-            results.push(Err(e));
-            continue;
-        }
-        results.push(alone(store, req).await);
-    }
-    results
-}
-
-async fn alone(store: &Store, req: &Request) -> Result<Executed, StoreError> {
-    let txn = store.begin_write().await?;
-    let mut deferred = Deferred::default();
-    let answer = run_one(store, &txn, &mut deferred, req).await;
-    match answer {
-        Ok(executed) => {
-            deferred.flush(&txn).await?;
-            txn.commit().await?;
-            Ok(executed)
-        }
-        Err(e) => {
-            txn.rollback().await?;
-            Err(e)
-        }
     }
 }
 

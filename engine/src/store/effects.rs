@@ -3,7 +3,6 @@
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 
-use super::deferred::{Deferred, TimerOp};
 use super::entity::{evidence_records, incidents, jobs, outbox, publications, task_candidates, tasks, timers};
 use super::error::StoreError;
 use super::inbox::NO_DUE;
@@ -12,31 +11,24 @@ use crate::core::{Command, Effect, RecordRef, TaskKey};
 use crate::model::Candidates;
 use crate::time::Timestamp;
 
-/// Whose effects are being applied: the case, its definition, when and by whom.
-pub(crate) struct Scope<'a> {
-    /// The case.
-    pub case_id: &'a str,
-    /// Its definition (node ids and names for the rows).
-    pub loaded: &'a LoadedDefinition,
-    /// The command's instant.
-    pub at: Timestamp,
-    /// Who sent the command.
-    pub actor: &'a str,
-}
-
 /// Applies every effect of one command, in order.
 pub(crate) async fn apply_effects(
     txn: &DatabaseTransaction,
-    deferred: &mut Deferred,
-    scope: &Scope<'_>,
+    case_id: &str,
+    loaded: &LoadedDefinition,
     command: &Command,
     effects: &[Effect],
+    at: Timestamp,
+    actor: &str,
 ) -> Result<(), StoreError> {
-    let (case_id, at) = (scope.case_id, scope.at);
     // Engine events consume their row: a fired timer, a finished job, a publication made.
     match command {
         Command::FireTimer { timer } => {
-            deferred.timers.push(TimerOp::Disarm { case_id: case_id.to_owned(), key: timer.0 as i32 });
+            timers::Entity::delete_many()
+                .filter(timers::Column::CaseId.eq(case_id))
+                .filter(timers::Column::TimerKey.eq(timer.0 as i32))
+                .exec(txn)
+                .await?;
         }
         Command::Published { publication } => {
             // The decision is public now (行政执法公示): the publication leaves the queue of
@@ -58,13 +50,24 @@ pub(crate) async fn apply_effects(
         }
         _ => {}
     }
-    // Timers are written with the batch (see `deferred`), in the order they arose.
-    for effect in effects {
-        match effect {
-            Effect::CancelTimer { timer } => {
-                deferred.timers.push(TimerOp::Disarm { case_id: case_id.to_owned(), key: timer.0 as i32 });
-            }
-            Effect::ScheduleTimer { timer, due, purpose } => deferred.timers.push(TimerOp::Arm(timers::ActiveModel {
+    // Timers come and go in numbers (a deadline ladder, a suspension): one statement for
+    // all the disarmed ones and one for all the armed ones. A timer armed and disarmed by the
+    // same command is left armed; firing it is then a no-op (the core no longer holds it).
+    let cancelled: Vec<i32> = effects
+        .iter()
+        .filter_map(|e| if let Effect::CancelTimer { timer } = e { Some(timer.0 as i32) } else { None })
+        .collect();
+    if !cancelled.is_empty() {
+        timers::Entity::delete_many()
+            .filter(timers::Column::CaseId.eq(case_id))
+            .filter(timers::Column::TimerKey.is_in(cancelled))
+            .exec(txn)
+            .await?;
+    }
+    let armed: Vec<timers::ActiveModel> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ScheduleTimer { timer, due, purpose } => Some(timers::ActiveModel {
                 case_id: Set(case_id.to_owned()),
                 timer_key: Set(timer.0 as i32),
                 due_at: Set(due.0),
@@ -72,23 +75,34 @@ pub(crate) async fn apply_effects(
                 lease_owner: Set(None),
                 lease_until: Set(None),
                 ..Default::default()
-            })),
-            _ => {}
-        }
+            }),
+            _ => None,
+        })
+        .collect();
+    if !armed.is_empty() {
+        timers::Entity::insert_many(armed)
+            .on_conflict(
+                OnConflict::columns([timers::Column::CaseId, timers::Column::TimerKey])
+                    .update_columns([timers::Column::DueAt, timers::Column::LeaseOwner, timers::Column::LeaseUntil])
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
     }
     for effect in effects {
-        apply(txn, deferred, scope, effect).await?;
+        apply(txn, case_id, loaded, effect, at, actor).await?;
     }
     Ok(())
 }
 
 async fn apply(
     txn: &DatabaseTransaction,
-    deferred: &mut Deferred,
-    scope: &Scope<'_>,
+    case_id: &str,
+    loaded: &LoadedDefinition,
     effect: &Effect,
+    at: Timestamp,
+    actor: &str,
 ) -> Result<(), StoreError> {
-    let Scope { case_id, loaded, at, actor } = *scope;
     let flow = &loaded.definition.flow;
     match effect {
         Effect::CreateTask { task, node, instance: _, candidates, assignee, priority, due } => {
@@ -133,10 +147,10 @@ async fn apply(
                 .await?;
             drop_candidates(txn, case_id, *task).await?;
             for record in records {
-                deferred.evidence.push(record_row(case_id, *task, record, by, at));
+                insert_record(txn, case_id, *task, record, by, at).await?;
             }
         }
-        Effect::AttachRecord { task, record } => deferred.evidence.push(record_row(case_id, *task, record, actor, at)),
+        Effect::AttachRecord { task, record } => insert_record(txn, case_id, *task, record, actor, at).await?,
         Effect::CancelTask { task } => {
             task_rows(case_id, *task)
                 .col_expr(tasks::Column::State, Expr::value("cancelled"))
@@ -165,7 +179,7 @@ async fn apply(
                 insert_candidates(txn, row.id, &extra, row.priority, row.due_at, at.0).await?;
             }
             let payload = serde_json::json!({ "token": token, "task": task, "action": action, "to": to });
-            deferred.outbox.push(event(case_id, "deadline_ladder", payload, at));
+            emit(txn, case_id, "deadline_ladder", payload, at).await?;
         }
         Effect::ScheduleTimer { .. } | Effect::CancelTimer { .. } => {} // in bulk, above
         Effect::CreateJob { job, node, job_type, attempt, run_at, variables } => {
@@ -250,7 +264,7 @@ async fn apply(
                 Effect::Escalate { .. } => "escalated",
                 _ => "case_closed",
             };
-            deferred.outbox.push(event(case_id, kind, serde_json::to_value(effect).unwrap_or_default(), at));
+            emit(txn, case_id, kind, serde_json::to_value(effect).unwrap_or_default(), at).await?;
         }
     }
     Ok(())
@@ -332,15 +346,15 @@ async fn drop_candidates(txn: &DatabaseTransaction, case_id: &str, task: TaskKey
     Ok(())
 }
 
-/// An evidence record row.
-fn record_row(
+async fn insert_record(
+    txn: &DatabaseTransaction,
     case_id: &str,
     task: TaskKey,
     record: &RecordRef,
     by: &str,
     at: Timestamp,
-) -> evidence_records::ActiveModel {
-    evidence_records::ActiveModel {
+) -> Result<(), StoreError> {
+    evidence_records::Entity::insert(evidence_records::ActiveModel {
         case_id: Set(case_id.to_owned()),
         task_key: Set(task.0 as i32),
         kind: Set(record.kind.clone()),
@@ -350,17 +364,29 @@ fn record_row(
         attached_by: Set(by.to_owned()),
         attached_at: Set(at.0),
         ..Default::default()
-    }
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
 }
 
-/// An outbox event row, written in the command's transaction.
-fn event(case_id: &str, kind: &str, payload: serde_json::Value, at: Timestamp) -> outbox::ActiveModel {
-    outbox::ActiveModel {
+/// Writes an event to the outbox, in the command's transaction.
+async fn emit(
+    txn: &DatabaseTransaction,
+    case_id: &str,
+    kind: &str,
+    payload: serde_json::Value,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    outbox::Entity::insert(outbox::ActiveModel {
         case_id: Set(case_id.to_owned()),
         kind: Set(kind.to_owned()),
         payload: Set(payload.to_string()),
         created_at: Set(at.0),
         delivered_at: Set(None),
         ..Default::default()
-    }
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
 }

@@ -7,8 +7,6 @@
 //! - `commit`: group commit (one transaction per batch; a command failing in the database is
 //!   taken out and the batch re-run).
 //! - `effects`: the core's effects carried out on the tables.
-//! - `deferred`: rows a batch appends (audit, evidence, outbox, timers), written with one
-//!   statement per table just before it commits.
 //! - [`audit`]: the hash-chained audit trail and its verification.
 //! - [`inbox`]: inbox queries (group inboxes by due date, keyset pages).
 //! - [`workers`]: the timer worker and the job executor.
@@ -16,7 +14,6 @@
 
 pub mod audit;
 mod commit;
-mod deferred;
 mod effects;
 pub mod entity;
 pub mod error;

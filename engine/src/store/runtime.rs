@@ -24,8 +24,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 use super::audit::{AuditEntry, StoredEntry, chain_hash};
-use super::deferred::Deferred;
-use super::effects::{Scope, apply_effects};
+use super::effects::apply_effects;
 use super::entity::{audit_log, cases, definitions, idempotency_keys};
 use super::error::StoreError;
 use crate::calendar::Calendars;
@@ -521,18 +520,13 @@ pub(crate) fn decode_state(row: &cases::Model) -> Result<CaseState, StoreError> 
 /// cases (a call activity's sub-case, the sub-case's end reported to its caller). Every
 /// refusal (the core's, an unknown case, a lost version race) happens before the first write,
 /// so a refused request leaves the transaction as it found it.
-pub(crate) async fn run_one(
-    store: &Store,
-    txn: &DatabaseTransaction,
-    deferred: &mut Deferred,
-    req: &Request,
-) -> Result<Executed, StoreError> {
+pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Request) -> Result<Executed, StoreError> {
     if let Some(key) = &req.idempotency_key
         && let Some(row) = idempotency_keys::Entity::find_by_id(key.clone()).one(txn).await?
     {
         return serde_json::from_str(&row.response).map_err(|_| StoreError::IdempotencyMismatch(key.clone()));
     }
-    let (executed, mut follow_ups) = apply_command(store, txn, deferred, &req.target, &req.command, &req.actor).await?;
+    let (executed, mut follow_ups) = apply_command(store, txn, &req.target, &req.command, &req.actor).await?;
     // Sub-cases and their callers, in the same transaction: nothing is lost between them.
     let mut budget = 1000;
     while let Some((target, command)) = follow_ups.pop() {
@@ -540,7 +534,7 @@ pub(crate) async fn run_one(
         if budget == 0 {
             return Err(StoreError::Corrupt { case: executed.case_id.clone(), reason: "calls nest too deeply".into() });
         }
-        match apply_command(store, txn, deferred, &target, &command, "engine").await {
+        match apply_command(store, txn, &target, &command, "engine").await {
             Ok((_, more)) => follow_ups.extend(more),
             Err(StoreError::Refused(refusal)) => {
                 // A sub-case that cannot start fails its call; anything else refused by a
@@ -578,7 +572,6 @@ type FollowUps = Vec<(Target, Command)>;
 async fn apply_command(
     store: &Store,
     txn: &DatabaseTransaction,
-    deferred: &mut Deferred,
     target: &Target,
     command: &Command,
     actor: &str,
@@ -649,7 +642,7 @@ async fn apply_command(
             return Err(StoreError::Conflict);
         }
     }
-    deferred.audit.push(audit_log::ActiveModel {
+    audit_log::Entity::insert(audit_log::ActiveModel {
         case_id: Set(case_id.clone()),
         seq: Set(seq),
         at: Set(at.0),
@@ -659,9 +652,10 @@ async fn apply_command(
         prev_hash: Set(audit_hash),
         hash: Set(hash),
         ..Default::default()
-    });
-    let scope = Scope { case_id: &case_id, loaded: &loaded, at, actor };
-    apply_effects(txn, deferred, &scope, command, &effects).await?;
+    })
+    .exec_without_returning(txn)
+    .await?;
+    apply_effects(txn, &case_id, &loaded, command, &effects, at, actor).await?;
     let follow_ups = follow_ups(store, txn, &case_id, &state, &effects, parent).await?;
     Ok((Executed { case_id, version: version + 1, status: state.status }, follow_ups))
 }
