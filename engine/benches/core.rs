@@ -6,6 +6,8 @@
 //!
 //! After criterion's own report, a plain summary prints the figures the README quotes.
 
+mod penalty;
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,28 +17,11 @@ use docket_engine::calendar::Calendar;
 use docket_engine::core::*;
 use docket_engine::time::Timestamp;
 use docket_engine::validate;
-use serde_json::json;
-
-const PENALTY: &str = include_str!("../../workflows/penalty-general.yaml");
-const CHECKLIST: &[&str] =
-    &["subject", "authority", "facts", "evidence", "law", "procedure", "discretion", "documents", "rights", "other"];
 
 fn definition() -> Definition {
-    let parsed = docket_engine::dsl::parse(PENALTY);
+    let parsed = docket_engine::dsl::parse(penalty::PENALTY);
     assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
     Definition::new(Arc::new(parsed.flow.expect("penalty flow"))).expect("runnable")
-}
-
-fn completion(outcome: Option<&str>, vars: serde_json::Value, checklist: &[&str], records: &[&str]) -> Completion {
-    Completion {
-        outcome: outcome.map(str::to_owned),
-        variables: vars.as_object().cloned().unwrap_or_default().into_iter().collect(),
-        checklist: checklist.iter().map(|c| ((*c).to_owned(), true)).collect(),
-        records: records
-            .iter()
-            .map(|k| RecordRef { kind: (*k).to_owned(), sha256: String::new(), size: 0, uri: String::new() })
-            .collect(),
-    }
 }
 
 /// Drives one penalty case (major: with legal review) from start to archive and returns
@@ -50,18 +35,7 @@ fn record_case(def: &Definition, env: &Env<'_>) -> Vec<Command> {
         apply(def, state, cmd, env).expect("accepted")
     };
     run(&mut state, Command::Start { variables: Default::default() });
-    let steps: [(Actor, Completion); 6] = [
-        (Actor::new("h1", &["handler"]), completion(None, json!({}), &[], &["text"])),
-        (
-            Actor::new("h1", &["handler"]),
-            completion(None, json!({ "fine_amount": 60000 }), &[], &["text", "audio_video"]),
-        ),
-        (Actor::new("h2", &["handler"]), completion(None, json!({}), &[], &["text", "audio_video"])),
-        (Actor::new("chief", &["section_chief"]), completion(Some("approved"), json!({}), &[], &[])),
-        (Actor::new("rev", &["legal_reviewer"]), completion(Some("approved"), json!({}), CHECKLIST, &[])),
-        (Actor::new("boss", &["leader"]), completion(None, json!({}), &[], &["text"])),
-    ];
-    for (actor, done) in steps {
+    for (actor, done) in penalty::steps() {
         let task = state.tasks[0].key;
         run(&mut state, Command::Claim { task, actor: actor.clone() });
         run(&mut state, Command::Complete { task, actor, completion: done });

@@ -14,22 +14,20 @@
 //! `DOCKET_BENCH_SECONDS` (default 10) sets how long each load runs; `DOCKET_BENCH_CLIENTS`
 //! (default `1,4,16`) the client counts.
 
+mod penalty;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use docket_engine::core::{Actor, Command, Completion, RecordRef, TaskKey, Wait};
+use docket_engine::core::{Command, TaskKey, Wait};
 use docket_engine::store::entity::cases;
 use docket_engine::store::{Clock, StartCase, Store, StoreConfig, WorkerConfig, Workers};
 use docket_engine::time::Timestamp;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, Statement};
-use serde_json::json;
 use tokio::sync::Mutex;
 
-const PENALTY: &str = include_str!("../../workflows/penalty-general.yaml");
 const TIMER_FLOW: &str =
     "id: bench-timer\nstart: wait\nnodes:\n  wait: { type: timer, timer: PT1S, next: done }\n  done: { type: end }\n";
-const CHECKLIST: &[&str] =
-    &["subject", "authority", "facts", "evidence", "law", "procedure", "discretion", "documents", "rights", "other"];
 const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
 
 /// `DOCKET_BENCH_CLIENTS`, a comma-separated list (default `1,4,16`).
@@ -48,18 +46,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
 fn clock() -> Clock {
     let start = chrono::NaiveDate::from_ymd_opt(2024, 3, 4).expect("date");
     Clock::starting_at(Timestamp::start_of_local_day(start) + chrono::Duration::hours(9))
-}
-
-fn completion(outcome: Option<&str>, vars: serde_json::Value, checklist: &[&str], records: &[&str]) -> Completion {
-    Completion {
-        outcome: outcome.map(str::to_owned),
-        variables: vars.as_object().cloned().unwrap_or_default().into_iter().collect(),
-        checklist: checklist.iter().map(|c| ((*c).to_owned(), true)).collect(),
-        records: records
-            .iter()
-            .map(|k| RecordRef { kind: (*k).to_owned(), sha256: "0".repeat(64), size: 1, uri: "s3://bench".into() })
-            .collect(),
-    }
 }
 
 /// Percentile of sorted samples.
@@ -81,19 +67,8 @@ async fn one_case(store: &Store, latencies: &Mutex<Vec<Duration>>) -> usize {
         .await
         .expect("start");
     let case = started.case_id;
-    let steps: [(Actor, Completion); 6] = [
-        (Actor::new("h1", &["handler"]), completion(None, json!({}), &[], &["text"])),
-        (
-            Actor::new("h1", &["handler"]),
-            completion(None, json!({ "fine_amount": 60000 }), &[], &["text", "audio_video"]),
-        ),
-        (Actor::new("h2", &["handler"]), completion(None, json!({}), &[], &["text", "audio_video"])),
-        (Actor::new("chief", &["section_chief"]), completion(Some("approved"), json!({}), &[], &[])),
-        (Actor::new("rev", &["legal_reviewer"]), completion(Some("approved"), json!({}), CHECKLIST, &[])),
-        (Actor::new("boss", &["leader"]), completion(None, json!({}), &[], &["text"])),
-    ];
     let mut completions = 0;
-    for (actor, done) in steps {
+    for (actor, done) in penalty::steps() {
         let (_, state) = store.case_state(&case).await.expect("state");
         let task: TaskKey = state.tasks[0].key;
         store.execute(&case, Command::Claim { task, actor: actor.clone() }, &actor.user, None).await.expect("claim");
@@ -266,7 +241,7 @@ async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
     config.clock = clock();
     let store = Store::connect(config).await.expect("connect");
     store.migrate().await.expect("migrate");
-    store.deploy(PENALTY, "bench").await.expect("deploy");
+    store.deploy(penalty::PENALTY, "bench").await.expect("deploy");
     store.deploy(TIMER_FLOW, "bench").await.expect("deploy");
     println!("\n== {name} ==");
     for clients in client_counts() {
