@@ -91,6 +91,41 @@ pub enum Command {
         /// The new assignee.
         to: String,
     },
+    /// Give a task to a user on behalf of the section (a section chief or leader assigning
+    /// work); unlike [`Command::Delegate`] the actor need not hold the task.
+    Assign {
+        /// The task.
+        task: TaskKey,
+        /// Who assigns it.
+        actor: Actor,
+        /// The new assignee.
+        to: String,
+    },
+    /// The task's assignee disagrees (for example a legal reviewer and the case handler
+    /// disagree on the review opinion) and escalates the task to a coordinating role; the task
+    /// cannot be completed until the escalation is resolved.
+    EscalateTask {
+        /// The task.
+        task: TaskKey,
+        /// Its assignee.
+        actor: Actor,
+        /// The group that resolves it (`leader` in the shipped flows).
+        to: String,
+        /// What the disagreement is about.
+        reason: String,
+    },
+    /// A member of the group a task was escalated to rules on it; the task goes back to its
+    /// assignee, who must then complete it with the ruled outcome, if one was given.
+    ResolveEscalation {
+        /// The task.
+        task: TaskKey,
+        /// Who resolves it: a member of the group it was escalated to.
+        actor: Actor,
+        /// The outcome that stands, when the task has outcomes.
+        outcome: Option<String>,
+        /// The ruling, in words.
+        note: String,
+    },
     /// Attach a record to an open task.
     AttachRecord {
         /// The task.
@@ -203,6 +238,9 @@ impl Command {
             Command::Claim { .. } => "claim",
             Command::Unclaim { .. } => "unclaim",
             Command::Delegate { .. } => "delegate",
+            Command::Assign { .. } => "assign",
+            Command::EscalateTask { .. } => "escalate_task",
+            Command::ResolveEscalation { .. } => "resolve_escalation",
             Command::AttachRecord { .. } => "attach_record",
             Command::Complete { .. } => "complete",
             Command::CorrelateMessage { .. } => "correlate_message",

@@ -88,6 +88,31 @@ pub enum Effect {
         /// The record.
         record: RecordRef,
     },
+    /// A task's disagreement was escalated: it shows in the inbox of `to`.
+    EscalateTask {
+        /// The task.
+        task: TaskKey,
+        /// The group that rules on it.
+        to: String,
+        /// Who escalated it.
+        by: String,
+        /// What the disagreement is about.
+        reason: String,
+    },
+    /// An escalation was resolved: the task leaves the ruling group's inbox.
+    ResolveEscalation {
+        /// The task.
+        task: TaskKey,
+        /// The group it had been escalated to, when the task leaves that group's inbox (it
+        /// stays when the group is also a candidate of the task).
+        release: Option<String>,
+        /// Who ruled.
+        by: String,
+        /// The outcome that stands, if any.
+        outcome: Option<String>,
+        /// The ruling, in words.
+        note: String,
+    },
     /// Take a task out of inboxes without completion.
     CancelTask {
         /// The task.

@@ -60,6 +60,27 @@ pub enum TransitionError {
         /// Which duty collides.
         reason: String,
     },
+    /// The task waits for a ruling on an escalated disagreement.
+    #[error("{task} is escalated to `{to}` and waits for its ruling")]
+    TaskEscalated {
+        /// The task.
+        task: TaskKey,
+        /// The group that rules.
+        to: String,
+    },
+    /// The task has no open escalation.
+    #[error("{0} has no open escalation")]
+    NotEscalated(TaskKey),
+    /// Only a member of the group the task was escalated to may rule on it.
+    #[error("{user} is not in `{to}`, the group {task} was escalated to")]
+    NotEscalationResolver {
+        /// The task.
+        task: TaskKey,
+        /// The user.
+        user: String,
+        /// The group that rules.
+        to: String,
+    },
     /// Records of these kinds must be attached first.
     #[error("records missing: {0:?}")]
     MissingRecords(Vec<String>),
@@ -122,6 +143,9 @@ impl TransitionError {
             TransitionError::AlreadyClaimed { .. } => "ALREADY_CLAIMED",
             TransitionError::NotAssignee { .. } => "FORBIDDEN",
             TransitionError::SeparationOfDuties { .. } => "SEPARATION_OF_DUTIES",
+            TransitionError::TaskEscalated { .. } => "ESCALATED",
+            TransitionError::NotEscalated(_) => "NOT_ESCALATED",
+            TransitionError::NotEscalationResolver { .. } => "FORBIDDEN",
             TransitionError::MissingRecords(_) => "MISSING_RECORDS",
             TransitionError::ChecklistIncomplete(_) => "CHECKLIST_INCOMPLETE",
             TransitionError::BadOutcome(_) => "VALIDATION",

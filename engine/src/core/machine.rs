@@ -282,6 +282,8 @@ impl<'a, 's> Machine<'a, 's> {
                 instance,
                 assignee: task.assignee.clone(),
                 escalated_to: Vec::new(),
+                escalation: None,
+                ruling: None,
                 records: Vec::new(),
             });
             self.effects.push(Effect::CreateTask {

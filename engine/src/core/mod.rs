@@ -8,7 +8,8 @@
 //! # Transitions
 //! ```text
 //! New        --Start/StartAt-----------------------> Active      (tokens run to their first waits)
-//! Active     --Claim/Unclaim/Delegate/AttachRecord--> Active      (task assignment and records)
+//! Active     --Claim/Unclaim/Delegate/Assign/AttachRecord--> Active (task assignment and records)
+//! Active     --EscalateTask/ResolveEscalation------> Active      (a disagreement and its ruling)
 //! Active     --Complete/CorrelateMessage/FireTimer--> Active | Completed | Terminated | Failed
 //!            --JobSucceeded/JobFailed/Published-->
 //!            --CallCompleted/CallFailed/CallEscalated/RetryIncident-->
@@ -33,6 +34,7 @@ pub mod effect;
 pub mod error;
 pub mod eval;
 pub mod ids;
+pub mod migrate;
 pub mod state;
 
 mod events;
@@ -48,7 +50,8 @@ pub use definition::{Definition, DefinitionError};
 pub use effect::{Effect, TimerPurpose};
 pub use error::TransitionError;
 pub use ids::*;
-pub use state::{CaseState, CaseStatus, TaskState, Token, Wait};
+pub use migrate::{MigrationError, migrate};
+pub use state::{CaseState, CaseStatus, Escalation, TaskState, Token, Wait};
 
 use crate::calendar::Calendar;
 use crate::time::Timestamp;
@@ -117,6 +120,11 @@ pub fn apply(
         Command::Claim { task, actor } => m.claim(task, actor)?,
         Command::Unclaim { task, actor } => m.unclaim(task, actor)?,
         Command::Delegate { task, actor, to } => m.delegate(task, actor, to)?,
+        Command::Assign { task, actor, to } => m.assign_to(task, actor, to)?,
+        Command::EscalateTask { task, actor, to, reason } => m.escalate_task(task, actor, to, reason)?,
+        Command::ResolveEscalation { task, actor, outcome, note } => {
+            m.resolve_escalation(task, actor, outcome, note)?
+        }
         Command::AttachRecord { task, actor, record } => m.attach_record(task, actor, record)?,
         Command::Complete { task, actor, completion } => m.complete(task, actor, completion)?,
         Command::CorrelateMessage { name, variables } => m.correlate(name, variables)?,

@@ -88,6 +88,19 @@ pub struct Token {
     pub ladder_fired: Vec<u32>,
 }
 
+/// A disagreement escalated on a task, waiting for a ruling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    /// Who escalated it.
+    pub by: String,
+    /// The group that rules on it.
+    pub to: String,
+    /// What the disagreement is about.
+    pub reason: String,
+    /// When it was escalated.
+    pub at: Timestamp,
+}
+
 /// An open task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskState {
@@ -103,6 +116,12 @@ pub struct TaskState {
     pub assignee: Option<String>,
     /// Roles added by escalation; they may claim it besides the node's candidates.
     pub escalated_to: Vec<String>,
+    /// The open escalation of a disagreement on this task, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Escalation>,
+    /// The outcome a resolved escalation ruled; completing the task must choose it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ruling: Option<String>,
     /// Records attached so far.
     pub records: Vec<RecordRef>,
 }

@@ -8,7 +8,7 @@ use super::effect::Effect;
 use super::error::TransitionError;
 use super::ids::TaskKey;
 use super::machine::{GuardFailure, Machine, check_guard};
-use super::state::{TaskState, Vote};
+use super::state::{Escalation, TaskState, Vote};
 use crate::model::{Completion as Rule, NodeKind, UserTask};
 
 impl<'a> Machine<'a, '_> {
@@ -103,6 +103,82 @@ impl<'a> Machine<'a, '_> {
         Ok(())
     }
 
+    pub(crate) fn assign_to(&mut self, key: TaskKey, actor: Actor, to: String) -> Result<(), TransitionError> {
+        let (task, spec) = self.open_task(key)?;
+        if let Some(escalation) = &task.escalation {
+            return Err(TransitionError::TaskEscalated { task: key, to: escalation.to.clone() });
+        }
+        let _ = actor; // who may assign is the access policy's question; the case records who did
+        let assignee = Actor { user: to.clone(), groups: Vec::new() };
+        self.check_separation(task, spec, &assignee)?;
+        self.assign(key, Some(to));
+        Ok(())
+    }
+
+    pub(crate) fn escalate_task(
+        &mut self,
+        key: TaskKey,
+        actor: Actor,
+        to: String,
+        reason: String,
+    ) -> Result<(), TransitionError> {
+        let (task, _) = self.open_task(key)?;
+        Self::require_assignee(task, &actor)?;
+        if let Some(escalation) = &task.escalation {
+            return Err(TransitionError::TaskEscalated { task: key, to: escalation.to.clone() });
+        }
+        if to.trim().is_empty() || reason.trim().is_empty() {
+            return Err(TransitionError::BadVariable {
+                name: if to.trim().is_empty() { "to" } else { "reason" }.into(),
+                reason: "must not be empty".into(),
+            });
+        }
+        let now = self.env.now;
+        if let Some(t) = self.task_mut(key) {
+            t.escalation = Some(Escalation { by: actor.user.clone(), to: to.clone(), reason: reason.clone(), at: now });
+            t.ruling = None;
+        }
+        self.effects.push(Effect::EscalateTask { task: key, to, by: actor.user, reason });
+        Ok(())
+    }
+
+    pub(crate) fn resolve_escalation(
+        &mut self,
+        key: TaskKey,
+        actor: Actor,
+        outcome: Option<String>,
+        note: String,
+    ) -> Result<(), TransitionError> {
+        let (task, spec) = self.open_task(key)?;
+        let Some(escalation) = &task.escalation else { return Err(TransitionError::NotEscalated(key)) };
+        if !actor.groups.contains(&escalation.to) {
+            return Err(TransitionError::NotEscalationResolver {
+                task: key,
+                user: actor.user,
+                to: escalation.to.clone(),
+            });
+        }
+        if actor.user == escalation.by || task.assignee.as_deref() == Some(actor.user.as_str()) {
+            return Err(TransitionError::SeparationOfDuties {
+                task: key,
+                user: actor.user,
+                reason: "a party to the disagreement may not rule on it".into(),
+            });
+        }
+        if outcome.is_some() {
+            check_outcome(spec, outcome.as_deref())?;
+        }
+        let from = &escalation.to;
+        let release =
+            (!spec.candidates.groups.contains(from) && !task.escalated_to.contains(from)).then(|| from.clone());
+        if let Some(t) = self.task_mut(key) {
+            t.escalation = None;
+            t.ruling = outcome.clone();
+        }
+        self.effects.push(Effect::ResolveEscalation { task: key, release, by: actor.user, outcome, note });
+        Ok(())
+    }
+
     pub(crate) fn attach_record(
         &mut self,
         key: TaskKey,
@@ -125,6 +201,9 @@ impl<'a> Machine<'a, '_> {
         completion: Completion,
     ) -> Result<(), TransitionError> {
         let (task, spec) = self.open_task(key)?;
+        if let Some(escalation) = &task.escalation {
+            return Err(TransitionError::TaskEscalated { task: key, to: escalation.to.clone() });
+        }
         match &task.assignee {
             Some(_) => Self::require_assignee(task, &actor)?,
             None if Self::is_candidate(task, spec, &actor) => {}
@@ -132,6 +211,11 @@ impl<'a> Machine<'a, '_> {
         }
         self.check_separation(task, spec, &actor)?;
         check_outcome(spec, completion.outcome.as_deref())?;
+        if let Some(ruled) = &task.ruling
+            && completion.outcome.as_deref() != Some(ruled.as_str())
+        {
+            return Err(TransitionError::BadOutcome(format!("the escalation ruled `{ruled}`; complete with it")));
+        }
         self.check_form(spec, &completion)?;
         check_checklist(spec, &completion)?;
         let missing: Vec<String> = spec

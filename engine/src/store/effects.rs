@@ -11,16 +11,28 @@ use crate::core::{Command, Effect, RecordRef, TaskKey};
 use crate::model::Candidates;
 use crate::time::Timestamp;
 
+/// The case a command ran on, as its effects need it.
+pub(crate) struct CaseContext<'a> {
+    /// The case.
+    pub case_id: &'a str,
+    /// Its business key, copied onto its tasks for inbox filters.
+    pub business_key: Option<&'a str>,
+    /// Its definition.
+    pub loaded: &'a LoadedDefinition,
+    /// When the command ran.
+    pub at: Timestamp,
+    /// Who ran it.
+    pub actor: &'a str,
+}
+
 /// Applies every effect of one command, in order.
 pub(crate) async fn apply_effects(
     txn: &DatabaseTransaction,
-    case_id: &str,
-    loaded: &LoadedDefinition,
+    case: &CaseContext<'_>,
     command: &Command,
     effects: &[Effect],
-    at: Timestamp,
-    actor: &str,
 ) -> Result<(), StoreError> {
+    let (case_id, at) = (case.case_id, case.at);
     // Engine events consume their row: a fired timer, a finished job, a publication made.
     match command {
         Command::FireTimer { timer } => {
@@ -90,19 +102,13 @@ pub(crate) async fn apply_effects(
             .await?;
     }
     for effect in effects {
-        apply(txn, case_id, loaded, effect, at, actor).await?;
+        apply(txn, case, effect).await?;
     }
     Ok(())
 }
 
-async fn apply(
-    txn: &DatabaseTransaction,
-    case_id: &str,
-    loaded: &LoadedDefinition,
-    effect: &Effect,
-    at: Timestamp,
-    actor: &str,
-) -> Result<(), StoreError> {
+async fn apply(txn: &DatabaseTransaction, case: &CaseContext<'_>, effect: &Effect) -> Result<(), StoreError> {
+    let CaseContext { case_id, business_key, loaded, at, actor } = *case;
     let flow = &loaded.definition.flow;
     match effect {
         Effect::CreateTask { task, node, instance: _, candidates, assignee, priority, due } => {
@@ -114,7 +120,7 @@ async fn apply(
                 name: Set(n.name.clone().unwrap_or_else(|| n.id.clone())),
                 flow_key: Set(loaded.key.clone()),
                 flow_version: Set(loaded.version as i32),
-                business_key: Set(None),
+                business_key: Set(business_key.map(str::to_owned)),
                 state: Set("open".to_owned()),
                 assignee: Set(assignee.clone()),
                 candidate_users: Set(json_list(&candidates.users)),
@@ -151,6 +157,26 @@ async fn apply(
             }
         }
         Effect::AttachRecord { task, record } => insert_record(txn, case_id, *task, record, actor, at).await?,
+        Effect::EscalateTask { task, to, .. } => {
+            task_rows(case_id, *task).col_expr(tasks::Column::State, Expr::value("escalated")).exec(txn).await?;
+            if let Some(row) = task_row(txn, case_id, *task).await? {
+                let ruling = Candidates { users: Vec::new(), groups: vec![to.clone()] };
+                insert_candidates(txn, row.id, &ruling, row.priority, row.due_at, row.created_at).await?;
+            }
+        }
+        Effect::ResolveEscalation { task, release, .. } => {
+            task_rows(case_id, *task).col_expr(tasks::Column::State, Expr::value("open")).exec(txn).await?;
+            if let Some(group) = release
+                && let Some(id) = task_id(txn, case_id, *task).await?
+            {
+                task_candidates::Entity::delete_many()
+                    .filter(task_candidates::Column::TaskId.eq(id))
+                    .filter(task_candidates::Column::Kind.eq("group"))
+                    .filter(task_candidates::Column::Name.eq(group.as_str()))
+                    .exec(txn)
+                    .await?;
+            }
+        }
         Effect::CancelTask { task } => {
             task_rows(case_id, *task)
                 .col_expr(tasks::Column::State, Expr::value("cancelled"))

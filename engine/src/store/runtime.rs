@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 use super::audit::{AuditEntry, StoredEntry, chain_hash};
-use super::effects::apply_effects;
+use super::effects::{CaseContext, apply_effects};
 use super::entity::{audit_log, cases, definitions, idempotency_keys};
 use super::error::StoreError;
 use crate::calendar::Calendars;
@@ -577,10 +577,10 @@ async fn apply_command(
     actor: &str,
 ) -> Result<(Executed, FollowUps), StoreError> {
     let at = store.now();
-    let (case_id, loaded, mut state, version, audit_seq, audit_hash, parent) = match target {
-        Target::New { definition, parent, .. } => {
+    let (case_id, loaded, mut state, version, audit_seq, audit_hash, parent, business_key) = match target {
+        Target::New { definition, parent, business_key } => {
             let id = uuid::Uuid::now_v7().to_string();
-            (id, definition.clone(), CaseState::new(), 0i64, 0i64, String::new(), parent.clone())
+            (id, definition.clone(), CaseState::new(), 0i64, 0i64, String::new(), parent.clone(), business_key.clone())
         }
         Target::Existing(id) => {
             let row = cases::Entity::find_by_id(id.clone())
@@ -590,7 +590,16 @@ async fn apply_command(
             let loaded = store.definition_by_id(txn, row.definition_id).await?;
             let state = decode_state(&row)?;
             let parent = row.parent_case_id.clone().zip(row.parent_call.map(|c| c as u32));
-            (row.id.clone(), loaded, state, row.version, row.audit_seq, row.audit_hash.clone(), parent)
+            (
+                row.id.clone(),
+                loaded,
+                state,
+                row.version,
+                row.audit_seq,
+                row.audit_hash.clone(),
+                parent,
+                row.business_key,
+            )
         }
     };
     let calendar = loaded.definition.flow.calendar.as_deref().and_then(|c| store.inner.calendars.get(c).ok());
@@ -655,7 +664,8 @@ async fn apply_command(
     })
     .exec_without_returning(txn)
     .await?;
-    apply_effects(txn, &case_id, &loaded, command, &effects, at, actor).await?;
+    let context = CaseContext { case_id: &case_id, business_key: business_key.as_deref(), loaded: &loaded, at, actor };
+    apply_effects(txn, &context, command, &effects).await?;
     let follow_ups = follow_ups(store, txn, &case_id, &state, &effects, parent).await?;
     Ok((Executed { case_id, version: version + 1, status: state.status }, follow_ups))
 }

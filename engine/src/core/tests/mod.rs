@@ -3,6 +3,7 @@
 mod fixtures;
 
 mod deadlines;
+mod escalation;
 mod events;
 mod gateways;
 mod penalty;
