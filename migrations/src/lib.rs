@@ -19,7 +19,9 @@
 pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::prelude::*;
 
+mod indexes;
 mod m20261125_000001_schema;
+mod m20261126_000002_access;
 
 /// Every table the migrations create, in creation order (drop in reverse).
 pub const TABLES: &[&str] = &[
@@ -35,6 +37,8 @@ pub const TABLES: &[&str] = &[
     "audit_log",
     "evidence_records",
     "idempotency_keys",
+    "record_access_log",
+    "inbox_views",
 ];
 
 /// Docket's migrator: the ordered list of schema migrations. Applied migrations are recorded
@@ -44,6 +48,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_schema::Migration)]
+        vec![Box::new(m20261125_000001_schema::Migration), Box::new(m20261126_000002_access::Migration)]
     }
 }

@@ -5,6 +5,24 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::indexes::create_indexes;
+
+/// The tables this migration creates, in creation order.
+const CREATED: &[&str] = &[
+    "definitions",
+    "cases",
+    "tasks",
+    "task_candidates",
+    "timers",
+    "jobs",
+    "incidents",
+    "publications",
+    "outbox",
+    "audit_log",
+    "evidence_records",
+    "idempotency_keys",
+];
+
 /// Creates (and, going down, drops) every table of the engine.
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -28,7 +46,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // Reverse creation order: `cases` references `definitions`.
-        for table in crate::TABLES.iter().rev() {
+        for table in CREATED.iter().rev() {
             manager.drop_table(Table::drop().table(*table).if_exists().to_owned()).await?;
         }
         Ok(())
@@ -39,30 +57,6 @@ impl MigrationTrait for Migration {
     fn use_transaction(&self) -> Option<bool> {
         Some(true)
     }
-}
-
-/// `CREATE [UNIQUE] INDEX name ON table (cols...)`.
-fn index<T: Iden + Copy + 'static>(name: &str, table: T, cols: &[T], unique: bool) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table(table);
-    for col in cols {
-        index.col(*col);
-    }
-    if unique {
-        index.unique();
-    }
-    index.take()
-}
-
-async fn create_indexes<T: Iden + Copy + 'static>(
-    manager: &SchemaManager<'_>,
-    table: T,
-    indexes: &[(&str, &[T], bool)],
-) -> Result<(), DbErr> {
-    for (name, cols, unique) in indexes {
-        manager.create_index(index(name, table, cols, *unique)).await?;
-    }
-    Ok(())
 }
 
 #[derive(DeriveIden, Clone, Copy)]

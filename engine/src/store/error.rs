@@ -42,6 +42,18 @@ pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
+    /// The access policy refuses the principal this operation.
+    #[error(transparent)]
+    Forbidden(#[from] crate::access::Forbidden),
+    /// Something asked for does not exist (a task, a definition version, a view).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request itself is malformed (an empty purpose, a bad filter, a bad cursor).
+    #[error("{0}")]
+    BadRequest(String),
+    /// A case cannot move to the asked version of its flow.
+    #[error(transparent)]
+    Migration(#[from] crate::core::MigrationError),
     /// The store is shutting down.
     #[error("the store is shutting down")]
     ShuttingDown,
@@ -59,6 +71,9 @@ impl StoreError {
             StoreError::Corrupt { .. } => "CORRUPT",
             StoreError::AuditBroken(_) => "AUDIT_BROKEN",
             StoreError::Database(_) => "DATABASE",
+            StoreError::Forbidden(_) => "FORBIDDEN",
+            StoreError::NotFound(_) => "NOT_FOUND",
+            StoreError::BadRequest(_) | StoreError::Migration(_) => "VALIDATION",
             StoreError::ShuttingDown => "UNAVAILABLE",
         }
     }

@@ -1,14 +1,24 @@
-//! Inbox queries: the open tasks a user may work on, first by due date.
+//! Inbox queries: the open tasks a user may work on, filtered, sorted and paged by keyset.
 //!
-//! The group inbox reads `task_candidates`, which holds one row per open task and candidate
-//! group (rows leave when the task closes), through the index `(kind, name, due_at,
-//! task_id)`. A user in several groups gets one index range scan per group, each stopped
-//! after a page, merged here: the cost of a page does not grow with the number of open
-//! tasks. Tasks without a due date sort last (`due_at` is stored as `i64::MAX` there).
+//! A group inbox reads `task_candidates`, which holds one row per open task and candidate
+//! group or user (rows leave when the task closes), through the indexes `(kind, name, key,
+//! task_id)` for each sort key (due date, priority, creation). A user in several groups gets
+//! one index range scan per group, each stopped after a page, merged here: the cost of a page
+//! does not grow with the number of open tasks. Filters other than the group are checked on
+//! the joined `tasks` row as the scan goes. Tasks without a due date sort last (`due_at` is
+//! stored as `i64::MAX` there).
+//!
+//! "My tasks" (the tasks assigned to a user) read `tasks` by `(assignee, state, due_at)`.
+//!
+//! Keyset pages are stable under concurrent inserts: a page starts strictly after the last
+//! task of the previous one in (key, task id) order, so no task is seen twice and none that
+//! existed when paging started is skipped.
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, EntityTrait, Statement, Value};
+use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
 
-use super::entity::tasks;
+use super::entity::{task_candidates as tc, tasks};
 use super::error::StoreError;
 use super::runtime::Store;
 
@@ -16,26 +26,120 @@ use super::runtime::Store;
 /// database.
 pub const NO_DUE: i64 = i64::MAX;
 
-/// Where a page starts: after this task in (due, task id) order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// The most tasks one page holds.
+pub const MAX_PAGE: u64 = 200;
+
+/// Which tasks an inbox holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxScope {
+    /// Open tasks offered to any of these groups, or to this user by name.
+    Offered {
+        /// The groups.
+        groups: Vec<String>,
+        /// The user, for tasks offered to them by name.
+        user: Option<String>,
+    },
+    /// Open tasks assigned to this user.
+    Assigned(String),
+}
+
+/// Where an open task stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStateFilter {
+    /// Nobody holds it.
+    Unclaimed,
+    /// Someone holds it.
+    Claimed,
+    /// It waits for a ruling on an escalated disagreement.
+    Escalated,
+}
+
+/// Filters of an inbox page; every one given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxFilter {
+    /// Where the task stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<TaskStateFilter>,
+    /// The flow key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<String>,
+    /// Only this candidate group (of the scope's groups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate_group: Option<String>,
+    /// The case's business key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_key: Option<String>,
+    /// Due before this instant (ms since the Unix epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_before: Option<i64>,
+    /// Only tasks past their due date (against the store's clock).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overdue: bool,
+}
+
+/// The inbox's order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    /// By due date (tasks without one last).
+    #[default]
+    Due,
+    /// By priority.
+    Priority,
+    /// By creation.
+    Created,
+}
+
+/// Sort key and direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxSort {
+    /// The key.
+    pub key: SortKey,
+    /// Highest first.
+    #[serde(default)]
+    pub descending: bool,
+}
+
+/// Where a page starts: after this task in (key, task id) order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboxCursor {
-    /// The last task's due instant ([`NO_DUE`] when it has none).
-    pub due_at: i64,
+    /// The last task's sort key value.
+    pub key: i64,
     /// The last task's id.
     pub task_id: i64,
+}
+
+/// One inbox query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxQuery {
+    /// Which tasks.
+    pub scope: InboxScope,
+    /// Filters.
+    pub filter: InboxFilter,
+    /// Order.
+    pub sort: InboxSort,
+    /// Page size (at most [`MAX_PAGE`]).
+    pub limit: u64,
+    /// Start after this task.
+    pub after: Option<InboxCursor>,
 }
 
 /// One page of an inbox.
 #[derive(Debug, Clone)]
 pub struct InboxPage {
-    /// The tasks, first due first.
+    /// The tasks, in order.
     pub tasks: Vec<tasks::Model>,
-    /// Where the next page starts, when there may be one.
+    /// The cursor of each task, in the same order.
+    pub cursors: Vec<InboxCursor>,
+    /// Whether more tasks follow.
+    pub has_next: bool,
+    /// Where the next page starts, when there is one.
     pub next: Option<InboxCursor>,
 }
 
 impl Store {
-    /// Open tasks offered to any of `groups`, first due first.
+    /// Open tasks offered to any of `groups`, first due first (the benchmark's query).
     ///
     /// # Errors
     /// A database failure.
@@ -45,43 +149,218 @@ impl Store {
         limit: u64,
         after: Option<InboxCursor>,
     ) -> Result<InboxPage, StoreError> {
+        let scope = InboxScope::Offered { groups: groups.to_vec(), user: None };
+        self.inbox(&InboxQuery { scope, filter: InboxFilter::default(), sort: InboxSort::default(), limit, after })
+            .await
+    }
+
+    /// One page of an inbox.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
         let db = self.db();
         let backend = db.get_database_backend();
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        let now = self.now().0;
         let mut found: Vec<(i64, i64)> = Vec::new();
-        for group in groups {
-            let (sql, values) = page_query(backend, group, limit, after);
-            for row in db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await? {
-                let due: i64 = row.try_get("", "due_at")?;
-                let id: i64 = row.try_get("", "task_id")?;
-                found.push((due, id));
+        for select in page_selects(query, limit + 1, now) {
+            for row in db.query_all_raw(backend.build(&select)).await? {
+                found.push((row.try_get("", "k")?, row.try_get("", "task_id")?));
             }
         }
-        found.sort_unstable();
-        found.dedup_by_key(|(_, id)| *id);
+        if query.sort.descending {
+            found.sort_unstable_by(|a, b| b.cmp(a));
+        } else {
+            found.sort_unstable();
+        }
+        let mut seen = std::collections::HashSet::new();
+        found.retain(|(_, id)| seen.insert(*id));
+        let has_next = found.len() as u64 > limit;
         found.truncate(limit as usize);
         let ids: Vec<i64> = found.iter().map(|(_, id)| *id).collect();
-        let mut rows =
-            tasks::Entity::find().filter(sea_orm::ColumnTrait::is_in(&tasks::Column::Id, ids.clone())).all(db).await?;
+        let mut rows = tasks::Entity::find().filter(tasks::Column::Id.is_in(ids.clone())).all(db).await?;
         rows.sort_by_key(|t| ids.iter().position(|id| *id == t.id));
-        let next = (found.len() as u64 == limit).then(|| {
-            let (due_at, task_id) = found[found.len() - 1];
-            InboxCursor { due_at, task_id }
-        });
-        Ok(InboxPage { tasks: rows, next })
+        let cursors: Vec<InboxCursor> =
+            found.iter().map(|(key, task_id)| InboxCursor { key: *key, task_id: *task_id }).collect();
+        let next = if has_next { cursors.last().copied() } else { None };
+        Ok(InboxPage { tasks: rows, cursors, has_next, next })
+    }
+
+    /// How many tasks the inbox holds with its filters (ignoring paging).
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn inbox_count(&self, scope: &InboxScope, filter: &InboxFilter) -> Result<u64, StoreError> {
+        let db = self.db();
+        let backend = db.get_database_backend();
+        let now = self.now().0;
+        let mut select = Query::select();
+        match scope {
+            InboxScope::Offered { .. } => {
+                select
+                    .expr_as(Expr::col((tc::Entity, tc::Column::TaskId)).count_distinct(), Alias::new("n"))
+                    .from(tc::Entity)
+                    .inner_join(
+                        tasks::Entity,
+                        Expr::col((tasks::Entity, tasks::Column::Id)).equals((tc::Entity, tc::Column::TaskId)),
+                    )
+                    .cond_where(offered_to(scope, filter));
+            }
+            InboxScope::Assigned(user) => {
+                select
+                    .expr_as(Expr::col((tasks::Entity, tasks::Column::Id)).count(), Alias::new("n"))
+                    .from(tasks::Entity)
+                    .and_where(Expr::col((tasks::Entity, tasks::Column::Assignee)).eq(user.as_str()));
+            }
+        }
+        select.cond_where(task_filters(filter, now));
+        let row = db.query_one_raw(backend.build(&select)).await?;
+        let n: i64 = match row {
+            Some(row) => row.try_get("", "n")?,
+            None => 0,
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 }
 
-use sea_orm::QueryFilter;
-
-/// One group's page, in keyset order.
-fn page_query(backend: DatabaseBackend, group: &str, limit: u64, after: Option<InboxCursor>) -> (String, Vec<Value>) {
-    let p = |n: usize| if backend == DatabaseBackend::Postgres { format!("${n}") } else { "?".to_owned() };
-    let mut values: Vec<Value> = vec![group.into()];
-    let mut sql = format!("SELECT due_at, task_id FROM task_candidates WHERE kind = 'group' AND name = {}", p(1));
-    if let Some(c) = after {
-        sql.push_str(&format!(" AND (due_at > {} OR (due_at = {} AND task_id > {}))", p(2), p(3), p(4)));
-        values.extend([c.due_at.into(), c.due_at.into(), c.task_id.into()]);
+/// The groups an offered scope scans: the candidate group filter narrows it to one.
+fn scanned_groups<'a>(groups: &'a [String], filter: &'a InboxFilter) -> Vec<&'a str> {
+    match &filter.candidate_group {
+        Some(g) => groups.iter().filter(|x| *x == g).map(String::as_str).collect(),
+        None => groups.iter().map(String::as_str).collect(),
     }
-    sql.push_str(&format!(" ORDER BY due_at, task_id LIMIT {limit}"));
-    (sql, values)
+}
+
+/// `task_candidates` rows of the scope (for the count).
+fn offered_to(scope: &InboxScope, filter: &InboxFilter) -> Cond {
+    let InboxScope::Offered { groups, user } = scope else { return Cond::all() };
+    let groups = scanned_groups(groups, filter);
+    let mut any = Cond::any();
+    if !groups.is_empty() {
+        any = any.add(
+            Cond::all()
+                .add(Expr::col((tc::Entity, tc::Column::Kind)).eq("group"))
+                .add(Expr::col((tc::Entity, tc::Column::Name)).is_in(groups)),
+        );
+    }
+    if let Some(user) = user
+        && filter.candidate_group.is_none()
+    {
+        any = any.add(
+            Cond::all()
+                .add(Expr::col((tc::Entity, tc::Column::Kind)).eq("user"))
+                .add(Expr::col((tc::Entity, tc::Column::Name)).eq(user.as_str())),
+        );
+    }
+    if any.is_empty() { Cond::all().add(Expr::val(1).eq(0)) } else { any }
+}
+
+/// Conditions on the joined `tasks` row.
+fn task_filters(filter: &InboxFilter, now: i64) -> Cond {
+    let t = |c: tasks::Column| Expr::col((tasks::Entity, c));
+    let mut all = Cond::all();
+    all = all.add(match filter.state {
+        None => t(tasks::Column::State).is_in(["open", "escalated"]),
+        Some(TaskStateFilter::Unclaimed) => {
+            t(tasks::Column::State).eq("open").and(t(tasks::Column::Assignee).is_null())
+        }
+        Some(TaskStateFilter::Claimed) => {
+            t(tasks::Column::State).eq("open").and(t(tasks::Column::Assignee).is_not_null())
+        }
+        Some(TaskStateFilter::Escalated) => t(tasks::Column::State).eq("escalated"),
+    });
+    if let Some(flow) = &filter.flow {
+        all = all.add(t(tasks::Column::FlowKey).eq(flow.as_str()));
+    }
+    if let Some(key) = &filter.business_key {
+        all = all.add(t(tasks::Column::BusinessKey).eq(key.as_str()));
+    }
+    if let Some(before) = filter.due_before {
+        all = all.add(t(tasks::Column::DueAt).lt(before));
+    }
+    if filter.overdue {
+        all = all.add(t(tasks::Column::DueAt).lt(now));
+    }
+    all
+}
+
+/// One keyset page query per scanned candidate (or one for the assigned scope), each
+/// returning `k` (the sort key) and `task_id`.
+fn page_selects(query: &InboxQuery, limit: u64, now: i64) -> Vec<SelectStatement> {
+    let order = if query.sort.descending { Order::Desc } else { Order::Asc };
+    let after = |key: Expr, id: Expr| -> Option<Cond> {
+        query.after.map(|c| {
+            let (beyond, id_beyond) = if query.sort.descending {
+                (key.clone().lt(c.key), id.lt(c.task_id))
+            } else {
+                (key.clone().gt(c.key), id.gt(c.task_id))
+            };
+            Cond::any().add(beyond).add(Cond::all().add(key.eq(c.key)).add(id_beyond))
+        })
+    };
+    match &query.scope {
+        InboxScope::Offered { groups, user } => {
+            let key_col = match query.sort.key {
+                SortKey::Due => tc::Column::DueAt,
+                SortKey::Priority => tc::Column::Priority,
+                SortKey::Created => tc::Column::CreatedAt,
+            };
+            let mut candidates: Vec<(&str, &str)> =
+                scanned_groups(groups, &query.filter).into_iter().map(|g| ("group", g)).collect();
+            if let Some(user) = user
+                && query.filter.candidate_group.is_none()
+            {
+                candidates.push(("user", user.as_str()));
+            }
+            candidates
+                .into_iter()
+                .map(|(kind, name)| {
+                    let key = Expr::col((tc::Entity, key_col));
+                    let id = Expr::col((tc::Entity, tc::Column::TaskId));
+                    let mut select = Query::select();
+                    select
+                        .expr_as(key.clone(), Alias::new("k"))
+                        .expr_as(id.clone(), Alias::new("task_id"))
+                        .from(tc::Entity)
+                        .inner_join(
+                            tasks::Entity,
+                            Expr::col((tasks::Entity, tasks::Column::Id)).equals((tc::Entity, tc::Column::TaskId)),
+                        )
+                        .and_where(Expr::col((tc::Entity, tc::Column::Kind)).eq(kind))
+                        .and_where(Expr::col((tc::Entity, tc::Column::Name)).eq(name))
+                        .cond_where(task_filters(&query.filter, now));
+                    if let Some(cond) = after(key, id) {
+                        select.cond_where(cond);
+                    }
+                    select
+                        .order_by((tc::Entity, key_col), order.clone())
+                        .order_by((tc::Entity, tc::Column::TaskId), order.clone())
+                        .limit(limit);
+                    select
+                })
+                .collect()
+        }
+        InboxScope::Assigned(user) => {
+            let t = |c: tasks::Column| Expr::col((tasks::Entity, c));
+            let key = match query.sort.key {
+                SortKey::Due => Expr::expr(Expr::cust_with_values("COALESCE(\"tasks\".\"due_at\", ?)", [NO_DUE])),
+                SortKey::Priority => t(tasks::Column::Priority),
+                SortKey::Created => t(tasks::Column::CreatedAt),
+            };
+            let id = t(tasks::Column::Id);
+            let mut select = Query::select();
+            select
+                .expr_as(key.clone(), Alias::new("k"))
+                .expr_as(id.clone(), Alias::new("task_id"))
+                .from(tasks::Entity)
+                .and_where(t(tasks::Column::Assignee).eq(user.as_str()))
+                .cond_where(task_filters(&query.filter, now));
+            if let Some(cond) = after(key.clone(), id.clone()) {
+                select.cond_where(cond);
+            }
+            select.order_by_expr(key, order.clone()).order_by_expr(id, order).limit(limit);
+            vec![select]
+        }
+    }
 }

@@ -8,7 +8,10 @@
 //!   taken out and the batch re-run).
 //! - `effects`: the core's effects carried out on the tables.
 //! - [`audit`]: the hash-chained audit trail and its verification.
-//! - [`inbox`]: inbox queries (group inboxes by due date, keyset pages).
+//! - [`inbox`]: inbox queries (filters, sorts, keyset pages).
+//! - [`read`]: the read side (tasks, cases, timelines, definitions, incidents, the
+//!   record-access log, saved views) and case migration.
+//! - [`session`]: the front door for a signed-in principal: the access policy, then the store.
 //! - [`workers`]: the timer worker and the job executor.
 //! - [`error`]: [`StoreError`] with stable codes.
 
@@ -18,10 +21,14 @@ mod effects;
 pub mod entity;
 pub mod error;
 pub mod inbox;
+pub mod read;
 pub mod runtime;
+pub mod session;
 pub mod workers;
 
 pub use error::StoreError;
-pub use inbox::{InboxCursor, InboxPage};
+pub use inbox::{InboxCursor, InboxFilter, InboxPage, InboxQuery, InboxScope, InboxSort, SortKey, TaskStateFilter};
+pub use read::{CaseFilter, Page};
 pub use runtime::{Clock, Deployment, Executed, StartCase, Store, StoreConfig};
+pub use session::{InboxKind, Session};
 pub use workers::{JobFailure, JobHandler, JobInput, WorkerConfig, Workers, builtin_handlers};

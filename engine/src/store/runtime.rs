@@ -277,12 +277,17 @@ impl Store {
         Ok(())
     }
 
-    /// Validates and deploys a definition as the next version of its key; identical content
-    /// returns the existing version.
+    /// Validates a definition against the deployed flows (call activities may name them)
+    /// and the shipped calendars, without deploying it: every problem with its line and
+    /// column.
     ///
     /// # Errors
-    /// [`StoreError::Invalid`] with the validator's problems.
-    pub async fn deploy(&self, source: &str, deployed_by: &str) -> Result<Deployment, StoreError> {
+    /// A database failure.
+    pub async fn validate(&self, source: &str) -> Result<Vec<crate::problem::Problem>, StoreError> {
+        Ok(self.check(source).await?.problems)
+    }
+
+    async fn check(&self, source: &str) -> Result<validate::Checked, StoreError> {
         let db = &self.inner.db;
         // The keys a call activity may name: only the column, not every stored source.
         let keys: Vec<String> = definitions::Entity::find()
@@ -299,6 +304,16 @@ impl Store {
             flows.push(f.id.clone());
         }
         let checked = validate::check_parsed(parsed, &validate::Env { calendars: &calendars, flows: &flows });
+        Ok(checked)
+    }
+
+    /// Validates and deploys a definition as the next version of its key; identical content
+    /// returns the existing version.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] with the validator's problems.
+    pub async fn deploy(&self, source: &str, deployed_by: &str) -> Result<Deployment, StoreError> {
+        let checked = self.check(source).await?;
         if !checked.is_valid() {
             return Err(StoreError::Invalid(checked.problems));
         }
