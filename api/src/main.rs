@@ -1,7 +1,9 @@
 //! The `docket` binary. Thin: parses the command line and hands over to [`cli`]; the
 //! server behind `docket serve` is in [`server`], the embedded shipped flows in [`workflows`].
 
+mod auth;
 mod cli;
+mod graphql;
 mod server;
 mod workflows;
 

@@ -2,7 +2,9 @@
 
 mod calendar;
 mod migrate;
+mod schema;
 mod serve;
+mod token;
 mod validate;
 
 use std::process::ExitCode;
@@ -28,6 +30,10 @@ enum Command {
     Serve(serve::Args),
     /// Apply the database migrations and exit.
     Migrate(migrate::Args),
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Mint a bearer token for development (signed with the configured HS256 secret).
+    Token(token::Args),
 }
 
 impl Cli {
@@ -38,6 +44,8 @@ impl Cli {
             Command::Calendar(cmd) => calendar::run(cmd),
             Command::Serve(args) => serve::run(args),
             Command::Migrate(args) => migrate::run(args),
+            Command::Token(args) => token::run(args),
+            Command::Schema => schema::run(),
         }
     }
 }

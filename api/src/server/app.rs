@@ -4,8 +4,9 @@
 //! |---|---|
 //! | `GET /healthz` | [`health::healthz`] |
 //! | `GET /metrics` | [`metrics::metrics`] |
-//! | `POST /v1/cases` | [`commands::start_case`] |
-//! | `POST /v1/cases/{id}/commands` | [`commands::execute`] |
+//! | `GET /graphql` | [`graphql::graphiql`] (GraphiQL) |
+//! | `POST /graphql` | [`graphql::execute`] |
+//! | `GET /graphql/ws` | [`graphql::subscriptions`] (graphql-ws) |
 //!
 //! Every request is logged (at `debug` for `/healthz` and `/metrics`, `info` otherwise),
 //! counted in `docket_http_requests_total`, bounded by the request timeout (answered
@@ -19,12 +20,14 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use docket_engine::store::{Store, Workers};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::error::ApiError;
-use super::{commands, health, metrics};
+use super::{graphql, health, metrics};
+use crate::auth::Authenticator;
+use crate::graphql::DocketSchema;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -35,12 +38,22 @@ pub struct AppState {
     pub workers: Arc<Mutex<Option<Workers>>>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The GraphQL schema.
+    pub schema: DocketSchema,
+    /// Verifies bearer tokens.
+    pub auth: Authenticator,
 }
 
 impl AppState {
     /// Bundles the parts.
-    pub fn new(store: Store, workers: Workers, metrics: PrometheusHandle) -> AppState {
-        AppState { store, workers: Arc::new(Mutex::new(Some(workers))), metrics }
+    pub fn new(
+        store: Store,
+        workers: Workers,
+        metrics: PrometheusHandle,
+        schema: DocketSchema,
+        auth: Authenticator,
+    ) -> AppState {
+        AppState { store, workers: Arc::new(Mutex::new(Some(workers))), metrics, schema, auth }
     }
 
     /// Whether the workers run: `None` once they were taken for shutdown.
@@ -68,8 +81,8 @@ pub fn router(state: AppState, limits: Limits) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics))
-        .route("/v1/cases", post(commands::start_case))
-        .route("/v1/cases/{id}/commands", post(commands::execute))
+        .route("/graphql", get(graphql::graphiql).post(graphql::execute))
+        .route("/graphql/ws", get(graphql::subscriptions))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

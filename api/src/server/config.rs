@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
+use jsonwebtoken::Algorithm;
 use serde::Deserialize;
+
+use crate::auth::{DEV_SECRET_FILE, KeyConfig};
 
 /// The file read when no `--config` is given and it exists in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "docket.toml";
@@ -76,6 +79,15 @@ pub struct Overrides {
     /// Longest time a graceful shutdown may take before exiting 1, e.g. `60s` [default: 60s].
     #[arg(long, env = "DOCKET_SHUTDOWN_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
     pub shutdown_timeout: Option<Duration>,
+    /// HS256 secret that signs bearer tokens [default: the development secret in ./docket.secret].
+    #[arg(long, env = "DOCKET_JWT_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM public key file verifying RS256/ES256 tokens of an identity provider (instead of a secret).
+    #[arg(long, env = "DOCKET_JWT_PUBLIC_KEY", value_name = "FILE")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// Algorithm of the public key: RS256 or ES256 [default: RS256].
+    #[arg(long, env = "DOCKET_JWT_ALGORITHM", value_name = "ALG")]
+    pub jwt_algorithm: Option<String>,
     /// For tests and drills only: the engine's clock reads this RFC 3339 instant at start-up
     /// and runs on from there [default: the system clock].
     #[arg(long, env = "DOCKET_CLOCK_START", value_name = "INSTANT", value_parser = parse_instant, hide = true)]
@@ -108,6 +120,12 @@ pub struct FileConfig {
     pub shutdown_timeout: Option<String>,
     /// See [`Overrides::clock_start`]; an RFC 3339 string.
     pub clock_start: Option<String>,
+    /// See [`Overrides::jwt_secret`].
+    pub jwt_secret: Option<String>,
+    /// See [`Overrides::jwt_public_key`].
+    pub jwt_public_key: Option<PathBuf>,
+    /// See [`Overrides::jwt_algorithm`].
+    pub jwt_algorithm: Option<String>,
 }
 
 impl FileConfig {
@@ -177,6 +195,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Where the engine's clock starts; `None` for the system clock.
     pub clock_start: Option<DateTime<FixedOffset>>,
+    /// How bearer tokens are verified.
+    pub auth: KeyConfig,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -211,6 +231,22 @@ impl Config {
             .transpose()?;
 
         let database_url = o.database_url.or(f.database_url).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let auth = match (o.jwt_public_key.or(f.jwt_public_key), o.jwt_secret.or(f.jwt_secret)) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError("jwt_secret and jwt_public_key: configure one, not both".into()));
+            }
+            (Some(file), None) => {
+                let algorithm = match o.jwt_algorithm.or(f.jwt_algorithm).as_deref().map(str::to_ascii_uppercase) {
+                    None => Algorithm::RS256,
+                    Some(a) if a == "RS256" => Algorithm::RS256,
+                    Some(a) if a == "ES256" => Algorithm::ES256,
+                    Some(a) => return Err(ConfigError(format!("jwt_algorithm: {a:?}; use RS256 or ES256"))),
+                };
+                KeyConfig::PublicKey { algorithm, file }
+            }
+            (None, Some(secret)) => KeyConfig::Secret(secret),
+            (None, None) => KeyConfig::DevSecretFile(PathBuf::from(DEV_SECRET_FILE)),
+        };
         let config = Config {
             listen: o.listen.or(f.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
             database_url: normalize_database_url(&database_url)?,
@@ -223,6 +259,7 @@ impl Config {
             max_body_bytes: o.max_body_bytes.or(f.max_body_bytes).unwrap_or(DEFAULT_MAX_BODY_BYTES),
             shutdown_timeout: shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
             clock_start: o.clock_start.or(file_clock),
+            auth,
             file,
         };
         config.check()?;
@@ -246,6 +283,11 @@ impl Config {
             if value.is_zero() {
                 return Err(ConfigError(format!("{key}: must be longer than zero")));
             }
+        }
+        if let KeyConfig::Secret(secret) = &self.auth
+            && secret.len() < 16
+        {
+            return Err(ConfigError("jwt_secret: must be at least 16 bytes".into()));
         }
         if self.poll_interval.is_some_and(|d| d.is_zero()) {
             return Err(ConfigError("poll_interval: must be longer than zero".into()));

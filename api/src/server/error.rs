@@ -2,7 +2,6 @@
 //! with a status derived from the code.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use docket_engine::store::StoreError;
@@ -30,11 +29,6 @@ impl ApiError {
         ApiError { status, code: code.to_owned(), message: message.into(), retryable: false }
     }
 
-    /// A `422 VALIDATION` error.
-    pub fn validation(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION", message)
-    }
-
     /// Maps a store error: the code picks the status ([`status_for_code`]); a server-side
     /// failure is logged in full, and a database one is shown with a generic message (the
     /// driver's text may quote SQL).
@@ -46,19 +40,6 @@ impl ApiError {
         }
         let message = if code == "DATABASE" { DATABASE_MESSAGE.to_owned() } else { error.to_string() };
         ApiError { status, code: code.to_owned(), message, retryable: error.is_retryable() }
-    }
-
-    /// Maps a rejected JSON body: too large (413), not JSON (415), malformed (400), or not
-    /// of the expected shape (422 `VALIDATION`).
-    pub fn from_json_rejection(rejection: &JsonRejection) -> ApiError {
-        let status = rejection.status();
-        let code = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
-            StatusCode::UNPROCESSABLE_ENTITY => "VALIDATION",
-            _ => "BAD_REQUEST",
-        };
-        ApiError::new(status, code, rejection.body_text())
     }
 }
 

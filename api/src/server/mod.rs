@@ -5,7 +5,7 @@
 //! 2. bind the listen address (failing fast when it is taken);
 //! 3. connect to the database and apply the migrations;
 //! 4. deploy the shipped workflows (a no-op for unchanged ones);
-//! 5. spawn the timer and job workers;
+//! 5. spawn the timer and job workers and the inbox change feed;
 //! 6. print `listening on http://ADDR` on stdout and serve HTTP.
 //!
 //! # Shutdown (SIGTERM or Ctrl-C)
@@ -17,27 +17,33 @@
 //!
 //! # Layout
 //! [`config`] (flags, env, `docket.toml`), [`logging`], [`app`] (state, router,
-//! middleware), [`health`], [`metrics`], [`commands`] (the interim JSON command API),
-//! [`error`] (error bodies), [`shutdown`] (signals).
+//! middleware), [`health`], [`metrics`], [`graphql`] (the GraphQL endpoints), [`error`]
+//! (error bodies), [`shutdown`] (signals).
 
 pub mod app;
-pub mod commands;
 pub mod config;
 pub mod error;
+pub mod graphql;
 pub mod health;
 pub mod logging;
 pub mod metrics;
 pub mod shutdown;
 
 use anyhow::Context;
-use docket_engine::store::{Clock, Store, StoreConfig, WorkerConfig, Workers};
+use std::time::Duration;
+
+use docket_engine::store::{ChangeFeed, Clock, Store, StoreConfig, WorkerConfig, Workers};
 use docket_engine::time::Timestamp;
 use tokio::net::TcpListener;
 
+use crate::auth::{Authenticator, KeyConfig};
 use crate::workflows;
 use app::{AppState, Limits};
 use config::{Config, redact_database_url};
 use shutdown::Signals;
+
+/// How often the inbox change feed reads the audit log.
+const FEED_POLL: Duration = Duration::from_millis(100);
 
 /// Runs the server until a shutdown signal; see the module docs.
 ///
@@ -64,9 +70,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             return Ok(());
         }
     };
-    let Started { listener, store, workers } = started;
+    let Started { listener, store, workers, feed } = started;
 
-    let state = AppState::new(store.clone(), workers, metrics);
+    let auth = Authenticator::new(&config.auth).map_err(anyhow::Error::msg).context("cannot set up authentication")?;
+    if let KeyConfig::DevSecretFile(path) = &config.auth {
+        tracing::warn!(
+            file = %path.display(),
+            "no JWT key configured: tokens are signed with the development secret in this file (mint one with `docket token`)"
+        );
+    }
+    let schema = crate::graphql::schema(store.clone(), Some(feed));
+    let state = AppState::new(store.clone(), workers, metrics, schema, auth);
     let limits = Limits { request_timeout: config.request_timeout, max_body_bytes: config.max_body_bytes };
     let router = app::router(state.clone(), limits);
     let addr = listener.local_addr().context("the listener has no local address")?;
@@ -90,6 +104,7 @@ struct Started {
     listener: TcpListener,
     store: Store,
     workers: Workers,
+    feed: ChangeFeed,
 }
 
 async fn start(config: &Config) -> anyhow::Result<Started> {
@@ -123,7 +138,8 @@ async fn start(config: &Config) -> anyhow::Result<Started> {
     }
     let workers = Workers::spawn(store.clone(), worker_config);
     tracing::info!(node_id = %config.node_id, "workers started");
-    Ok(Started { listener, store, workers })
+    let feed = ChangeFeed::spawn(store.clone(), FEED_POLL).await.context("cannot start the inbox change feed")?;
+    Ok(Started { listener, store, workers, feed })
 }
 
 /// Connects to the configured database (without migrating).

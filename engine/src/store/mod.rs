@@ -12,6 +12,7 @@
 //! - [`read`]: the read side (tasks, cases, timelines, definitions, incidents, the
 //!   record-access log, saved views) and case migration.
 //! - [`session`]: the front door for a signed-in principal: the access policy, then the store.
+//! - [`feed`]: the inbox change feed (the audit log, tailed by every node).
 //! - [`workers`]: the timer worker and the job executor.
 //! - [`error`]: [`StoreError`] with stable codes.
 
@@ -20,6 +21,7 @@ mod commit;
 mod effects;
 pub mod entity;
 pub mod error;
+pub mod feed;
 pub mod inbox;
 pub mod read;
 pub mod runtime;
@@ -27,6 +29,7 @@ pub mod session;
 pub mod workers;
 
 pub use error::StoreError;
+pub use feed::{ChangeFeed, ChangeKind, TaskChange};
 pub use inbox::{InboxCursor, InboxFilter, InboxPage, InboxQuery, InboxScope, InboxSort, SortKey, TaskStateFilter};
 pub use read::{CaseFilter, Page};
 pub use runtime::{Clock, Deployment, Executed, StartCase, Store, StoreConfig};

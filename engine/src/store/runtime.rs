@@ -244,6 +244,11 @@ impl Store {
         &self.inner.db
     }
 
+    /// The working-day calendars flows may name.
+    pub fn calendars(&self) -> &'static Calendars {
+        self.inner.calendars
+    }
+
     /// The configuration.
     pub fn config(&self) -> &StoreConfig {
         &self.inner.config
