@@ -20,24 +20,36 @@ use tokio::sync::Mutex;
 /// A request the clients must see acknowledged once.
 #[derive(Clone, Debug)]
 struct Pending {
+    /// Its idempotency key (`start-N` or `claim-N`).
     key: String,
-    path: String,
-    body: Value,
+    /// The user sending it (`hN`).
+    user: String,
+    query: &'static str,
+    variables: Value,
 }
+
+const START: &str = "mutation($key: String, $bk: String) { startCase(input: {flow: \"penalty-general\", \
+                     businessKey: $bk, idempotencyKey: $key}) { caseId } }";
+const CLAIM: &str = "mutation($key: String, $task: ID!) { claimTask(input: {taskId: $task, idempotencyKey: $key}) \
+                     { caseId } }";
 
 /// Sends one request; `Ok` only when the server acknowledged it.
 async fn send(client: &reqwest::Client, base: &str, p: &Pending) -> Result<Value, String> {
     let response = client
-        .post(format!("{base}{}", p.path))
-        .header("Idempotency-Key", &p.key)
-        .json(&p.body)
+        .post(format!("{base}/graphql"))
+        .bearer_auth(support::token(&p.user, &["handler"], &[], &[]))
+        .json(&json!({ "query": p.query, "variables": p.variables }))
         .timeout(Duration::from_secs(20))
         .send()
         .await
         .map_err(|e| e.to_string())?;
     let status = response.status();
     let body: Value = response.json().await.map_err(|e| e.to_string())?;
-    if status.is_success() { Ok(body) } else { Err(format!("{status}: {body}")) }
+    if status.is_success() && body.get("errors").is_none() {
+        Ok(body["data"].clone())
+    } else {
+        Err(format!("{status}: {body}"))
+    }
 }
 
 #[derive(Default)]
@@ -54,22 +66,23 @@ struct Ledger {
 fn start_request(n: u64) -> Pending {
     Pending {
         key: format!("start-{n}"),
-        path: "/v1/cases".into(),
-        body: json!({ "flow": "penalty-general", "actor": format!("h{n}"), "business_key": format!("CASE-{n}") }),
+        user: format!("h{n}"),
+        query: START,
+        variables: json!({ "key": format!("start-{n}"), "bk": format!("CASE-{n}") }),
     }
 }
 
-fn claim_request(n: u64, case_id: &str, task: i32) -> Pending {
-    let user = format!("h{n}");
+fn claim_request(n: u64, task_id: i64) -> Pending {
     Pending {
         key: format!("claim-{n}"),
-        path: format!("/v1/cases/{case_id}/commands"),
-        body: json!({ "actor": user, "command": { "Claim": { "task": task, "actor": { "user": user, "groups": ["handler"] } } } }),
+        user: format!("h{n}"),
+        query: CLAIM,
+        variables: json!({ "key": format!("claim-{n}"), "task": task_id.to_string() }),
     }
 }
 
-/// The key of a case's open filing task (the interim JSON API does not list tasks).
-async fn filing_task(db: &sea_orm::DatabaseConnection, case_id: &str) -> i32 {
+/// The id of a case's open filing task.
+async fn filing_task(db: &sea_orm::DatabaseConnection, case_id: &str) -> i64 {
     tasks::Entity::find()
         .filter(tasks::Column::CaseId.eq(case_id))
         .filter(tasks::Column::NodeId.eq("filing"))
@@ -77,7 +90,7 @@ async fn filing_task(db: &sea_orm::DatabaseConnection, case_id: &str) -> i32 {
         .await
         .expect("query tasks")
         .expect("an acknowledged start has its filing task")
-        .task_key
+        .id
 }
 
 /// Records an acknowledged request; a start leads to its claim.
@@ -85,16 +98,16 @@ async fn acknowledged(
     ledger: &mut Ledger,
     db: &sea_orm::DatabaseConnection,
     p: &Pending,
-    body: &Value,
+    data: &Value,
 ) -> Option<Pending> {
     let n: u64 = p.key.split('-').nth(1)?.parse().ok()?;
     if p.key.starts_with("start-") {
-        let case = body["case_id"].as_str()?.to_owned();
+        let case = data["startCase"]["caseId"].as_str()?.to_owned();
         ledger.started.insert(p.key.clone(), case.clone());
-        Some(claim_request(n, &case, filing_task(db, &case).await))
+        Some(claim_request(n, filing_task(db, &case).await))
     } else {
-        let case = p.path.split('/').nth(3)?.to_owned();
-        ledger.claimed.insert(case, format!("h{n}"));
+        let case = data["claimTask"]["caseId"].as_str()?.to_owned();
+        ledger.claimed.insert(case, p.user.clone());
         None
     }
 }

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use docket_engine::store::entity::tasks;
 use reqwest::StatusCode;
-use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter};
+use sea_orm::{Database, EntityTrait};
 use serde_json::{Value, json};
-use support::{DOCKET, Server, pg_database};
+use support::{DOCKET, Gql, Server, pg_database, token};
 
 /// How long a graceful shutdown of an idle server may take.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,40 +29,24 @@ async fn get(server: &Server, path: &str) -> (StatusCode, String) {
     (status, response.text().await.expect("body"))
 }
 
-async fn post(server: &Server, path: &str, body: &Value, idempotency_key: Option<&str>) -> (StatusCode, Value) {
-    let mut request = client().post(server.url(path)).json(body);
-    if let Some(key) = idempotency_key {
-        request = request.header("Idempotency-Key", key);
-    }
-    let response = request.send().await.expect("POST");
-    let status = response.status();
-    let text = response.text().await.expect("body");
-    let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
-    (status, value)
+fn handler(server: &Server, user: &str) -> Gql {
+    Gql::new(&server.base, token(user, &["handler"], &[], &[]))
 }
 
-fn claim(task: u32, user: &str) -> Value {
-    json!({"actor": user, "command": {"Claim": {"task": task, "actor": {"user": user, "groups": ["handler"]}}}})
-}
+const START: &str = "mutation($key: String) { startCase(input: {flow: \"penalty-general\", businessKey: \"赣能执罚〔2024〕1号\", \
+                     variables: {party_name: \"某某能源有限公司\"}, idempotencyKey: $key}) { caseId version status } }";
+const CLAIM: &str = "mutation($task: ID!, $key: String) { claimTask(input: {taskId: $task, idempotencyKey: $key}) \
+                     { caseId version task { assignee } } }";
 
-/// The key of the case's open `filing` task, read from the database (the interim JSON API
-/// has no queries; the key comes from the case's id counter, so it is not a constant).
-async fn filing_task(database_url: &str, case_id: &str) -> u32 {
-    let db = Database::connect(database_url).await.expect("connect to the server's database");
-    let task = tasks::Entity::find()
-        .filter(tasks::Column::CaseId.eq(case_id))
-        .filter(tasks::Column::NodeId.eq("filing"))
-        .filter(tasks::Column::State.eq("open"))
-        .one(&db)
-        .await
-        .expect("query tasks")
-        .unwrap_or_else(|| panic!("case {case_id} has no open filing task"));
-    db.close().await.expect("close");
-    u32::try_from(task.task_key).expect("task key")
-}
-
-fn error_code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {body}"))
+/// The id of the case's open `filing` task, from the handler's group inbox.
+async fn filing_task(gql: &Gql, case_id: &str) -> String {
+    let data = gql.ok("{ inbox(first: 200) { nodes { id caseId node } } }", json!({})).await;
+    let nodes = data["inbox"]["nodes"].as_array().expect("nodes").clone();
+    let task = nodes.iter().find(|t| t["caseId"] == case_id && t["node"] == "filing");
+    task.unwrap_or_else(|| panic!("case {case_id} has no open filing task in {nodes:?}"))["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
 }
 
 /// The scenario both stores run: health, a penalty case, claims, errors, metrics, SIGTERM.
@@ -72,51 +56,42 @@ async fn exercise(server: &mut Server, database_url: &str) {
     let health: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(health, json!({"status": "ok", "database": "ok", "workers": "ok"}));
 
-    let start = json!({
-        "flow": "penalty-general",
-        "business_key": "赣能执罚〔2024〕1号",
-        "variables": {"party_name": "某某能源有限公司"},
-        "actor": "h1",
-    });
-    let (status, started) = post(server, "/v1/cases", &start, None).await;
-    assert_eq!(status, StatusCode::CREATED, "{started}");
-    let case_id = started["case_id"].as_str().expect("case_id").to_owned();
-    assert_eq!(started["status"], "active", "{started}");
-    let commands = format!("/v1/cases/{case_id}/commands");
-    let task = filing_task(database_url, &case_id).await;
-    let claim_as = |user: &str| claim(task, user);
+    let h1 = handler(server, "h1");
+    let started = h1.ok(START, json!({})).await["startCase"].clone();
+    let case_id = started["caseId"].as_str().expect("caseId").to_owned();
+    assert_eq!(started["status"], "ACTIVE", "{started}");
+    let task = filing_task(&h1, &case_id).await;
 
-    let (status, claimed) = post(server, &commands, &claim_as("h1"), Some("claim-h1")).await;
-    assert_eq!(status, StatusCode::OK, "{claimed}");
-    assert_eq!(claimed["case_id"], case_id.as_str());
+    let claimed = h1.ok(CLAIM, json!({"task": task, "key": "claim-h1"})).await["claimTask"].clone();
+    assert_eq!(claimed["caseId"], case_id.as_str());
+    assert_eq!(claimed["task"]["assignee"], "h1");
     assert!(claimed["version"].as_i64() > started["version"].as_i64(), "{started} then {claimed}");
 
-    // The same request with the same key answers the first result again.
-    let (status, again) = post(server, &commands, &claim_as("h1"), Some("claim-h1")).await;
-    assert_eq!((status, &again), (StatusCode::OK, &claimed));
+    // The same command with the same key answers the first result again.
+    let again = h1.ok(CLAIM, json!({"task": task, "key": "claim-h1"})).await["claimTask"].clone();
+    assert_eq!(again["version"], claimed["version"]);
 
-    let (status, refused) = post(server, &commands, &claim_as("h2"), None).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
-    assert_eq!(error_code(&refused), "ALREADY_CLAIMED");
+    let h2 = handler(server, "h2");
+    assert_eq!(h2.error(CLAIM, json!({"task": task})).await, "ALREADY_CLAIMED");
 
-    // Errors are JSON with codes.
-    let (status, missing) = post(server, "/v1/cases/no-such-case/commands", &claim_as("h1"), None).await;
-    assert_eq!((status, error_code(&missing)), (StatusCode::NOT_FOUND, "NOT_FOUND"), "{missing}");
-    let (status, missing) = post(server, &commands, &claim(task + 1000, "h1"), None).await;
-    assert_eq!((status, error_code(&missing)), (StatusCode::NOT_FOUND, "NOT_FOUND"), "{missing}");
-    let (status, no_flow) = post(server, "/v1/cases", &json!({"flow": "no-such-flow", "actor": "h1"}), None).await;
-    assert_eq!((status, error_code(&no_flow)), (StatusCode::NOT_FOUND, "NOT_FOUND"), "{no_flow}");
-    let (status, bad) = post(server, &commands, &json!({"actor": "h1", "command": {"Claim": {}}}), None).await;
-    assert_eq!((status, error_code(&bad)), (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION"), "{bad}");
-    let fire = json!({"actor": "h1", "command": {"FireTimer": {"timer": 1}}});
-    let (status, engine_only) = post(server, &commands, &fire, None).await;
-    assert_eq!((status, error_code(&engine_only)), (StatusCode::UNPROCESSABLE_ENTITY, "UNSUPPORTED_COMMAND"));
-    let huge = json!({"flow": "penalty-general", "actor": "h1", "variables": {"party_name": "x".repeat(1 << 20)}});
-    let (status, too_large) = post(server, "/v1/cases", &huge, None).await;
-    assert_eq!((status, error_code(&too_large)), (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"));
+    // Errors carry codes.
+    assert_eq!(h1.error(CLAIM, json!({"task": "999999"})).await, "NOT_FOUND");
+    assert_eq!(h1.error(CLAIM, json!({"task": "not-a-number"})).await, "VALIDATION");
+    let no_flow = "mutation { startCase(input: {flow: \"no-such-flow\"}) { caseId } }";
+    assert_eq!(h1.error(no_flow, json!({})).await, "NOT_FOUND");
+    let huge = json!({"query": "{ me { user } }", "variables": {"x": "x".repeat(1 << 20)}});
+    let response = client().post(server.url("/graphql")).bearer_auth(&h1.token).json(&huge).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let (status, body) = get(server, "/no-such-route").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    assert_eq!(error_code(&serde_json::from_str(&body).unwrap()), "NOT_FOUND");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "NOT_FOUND");
+
+    // The command is in the database the test did not talk to directly.
+    let db = Database::connect(database_url).await.expect("connect to the server's database");
+    let row = tasks::Entity::find_by_id(task.parse::<i64>().unwrap()).one(&db).await.unwrap().unwrap();
+    assert_eq!(row.assignee.as_deref(), Some("h1"));
+    db.close().await.unwrap();
 
     let (status, metrics) = get(server, "/metrics").await;
     assert_eq!(status, StatusCode::OK);
@@ -160,25 +135,20 @@ async fn config_file_restart_and_json_logs() {
 
     let mut first = Server::spawn(command(&["serve"]), dir.path());
     assert!(dir.path().join("from-file.db").is_file(), "the file's database_url is used");
-    let (status, started) =
-        post(&first, "/v1/cases", &json!({"flow": "penalty-general", "actor": "h1"}), Some("start-1")).await;
-    assert_eq!(status, StatusCode::CREATED, "{started}");
-    let case_id = started["case_id"].as_str().unwrap().to_owned();
-    let url = format!("sqlite://{}", dir.path().join("from-file.db").display());
-    let task = filing_task(&url, &case_id).await;
-    let (status, claimed) = post(&first, &format!("/v1/cases/{case_id}/commands"), &claim(task, "h1"), None).await;
-    assert_eq!(status, StatusCode::OK, "{claimed}");
+    let h1 = handler(&first, "h1");
+    let started = h1.ok(START, json!({"key": "start-1"})).await["startCase"].clone();
+    let case_id = started["caseId"].as_str().unwrap().to_owned();
+    let task = filing_task(&h1, &case_id).await;
+    h1.ok(CLAIM, json!({"task": task})).await;
     assert_eq!(first.terminate(STOP_TIMEOUT).code(), Some(0));
     let deployed = deployments(&first.stderr());
     assert!(deployed.iter().any(|d| d["key"] == "penalty-general" && d["created"] == true), "{deployed:?}");
 
     // Restart: the flag beats the file for the log format; the case is still claimed.
     let mut second = Server::spawn(command(&["serve", "--log-format", "human"]), dir.path());
-    let (status, refused) = post(&second, &format!("/v1/cases/{case_id}/commands"), &claim(task, "h2"), None).await;
-    assert_eq!((status, error_code(&refused)), (StatusCode::CONFLICT, "ALREADY_CLAIMED"));
-    let (status, replay) =
-        post(&second, "/v1/cases", &json!({"flow": "penalty-general", "actor": "h1"}), Some("start-1")).await;
-    assert_eq!((status, replay["case_id"].as_str()), (StatusCode::CREATED, Some(case_id.as_str())));
+    assert_eq!(handler(&second, "h2").error(CLAIM, json!({"task": task})).await, "ALREADY_CLAIMED");
+    let replay = handler(&second, "h1").ok(START, json!({"key": "start-1"})).await;
+    assert_eq!(replay["startCase"]["caseId"].as_str(), Some(case_id.as_str()));
     assert_eq!(second.terminate(STOP_TIMEOUT).code(), Some(0));
     let log = second.stderr();
     assert!(log.contains("shipped workflow deployed") && log.contains("created=false"), "{log}");

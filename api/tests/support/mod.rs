@@ -18,6 +18,9 @@ pub const DOCKET: &str = env!("CARGO_BIN_EXE_docket");
 pub const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
 /// Cases run "in 2024" so every legal period falls inside the shipped calendar.
 pub const CLOCK_START: &str = "2024-03-04T09:00:00+08:00";
+/// The HS256 secret every test server verifies tokens with.
+pub const TEST_SECRET: &str = "docket-test-secret-0123456789";
+
 /// How long start-up (migrations, deployment) may take in a debug build.
 pub const START_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -55,6 +58,7 @@ impl Server {
             }
         }
         command.env_remove("RUST_LOG");
+        command.env("DOCKET_JWT_SECRET", TEST_SECRET);
         if let Some(clock) = clock {
             command.env("DOCKET_CLOCK_START", clock);
         }
@@ -143,6 +147,90 @@ impl Drop for Server {
         if std::thread::panicking() {
             eprintln!("--- docket serve stderr ---\n{}", self.stderr());
         }
+    }
+}
+
+/// A bearer token for `user` with these roles and groups (and scopes, for a service),
+/// valid for an hour, signed with [`TEST_SECRET`].
+pub fn token(user: &str, roles: &[&str], groups: &[&str], scopes: &[&str]) -> String {
+    token_expiring(user, roles, groups, scopes, 3600)
+}
+
+/// A token that expires `seconds` from now (negative: already expired).
+pub fn token_expiring(user: &str, roles: &[&str], groups: &[&str], scopes: &[&str], seconds: i64) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let claims = serde_json::json!({
+        "sub": user,
+        "name": user,
+        "roles": roles,
+        "groups": groups,
+        "scopes": scopes,
+        "exp": now + seconds,
+        "iat": now,
+    });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+    )
+    .expect("sign token")
+}
+
+/// A GraphQL client of one server, as one principal.
+#[derive(Clone)]
+pub struct Gql {
+    /// `http://127.0.0.1:PORT/graphql`.
+    pub url: String,
+    /// The bearer token.
+    pub token: String,
+    client: reqwest::Client,
+}
+
+impl Gql {
+    /// A client of `base` sending `token`.
+    pub fn new(base: &str, token: String) -> Gql {
+        let client =
+            reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().expect("http client");
+        Gql { url: format!("{base}/graphql"), token, client }
+    }
+
+    /// Sends a query; returns the HTTP status and the JSON body.
+    pub async fn send(&self, query: &str, variables: serde_json::Value) -> (reqwest::StatusCode, serde_json::Value) {
+        let response = self
+            .client
+            .post(&self.url)
+            .bearer_auth(&self.token)
+            .json(&serde_json::json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("POST /graphql");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")))
+    }
+
+    /// Sends a query that must succeed; returns `data`.
+    pub async fn ok(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
+        let (status, body) = self.send(query, variables).await;
+        assert!(
+            status.is_success() && body.get("errors").is_none(),
+            "{status}: {body}
+query: {query}"
+        );
+        body["data"].clone()
+    }
+
+    /// Sends a query that must fail; returns the first error's `extensions.code`.
+    pub async fn error(&self, query: &str, variables: serde_json::Value) -> String {
+        let (_, body) = self.send(query, variables).await;
+        let code = body["errors"][0]["extensions"]["code"].as_str();
+        code.unwrap_or_else(|| {
+            panic!(
+                "expected an error: {body}
+query: {query}"
+            )
+        })
+        .to_owned()
     }
 }
 
