@@ -28,7 +28,7 @@ pub use subscription::Subscription;
 pub type DocketSchema = Schema<Query, Mutation, Subscription>;
 
 /// Deepest query accepted.
-pub const MAX_DEPTH: usize = 12;
+pub const MAX_DEPTH: usize = 16;
 /// Highest query complexity accepted (each field counts 1).
 pub const MAX_COMPLEXITY: usize = 2_000;
 
