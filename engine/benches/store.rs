@@ -15,109 +15,18 @@
 //! (default `1,4,16`) the client counts.
 
 mod penalty;
+mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use docket_engine::core::{Command, TaskKey, Wait};
 use docket_engine::store::entity::cases;
-use docket_engine::store::{Clock, StartCase, Store, StoreConfig, WorkerConfig, Workers};
-use docket_engine::time::Timestamp;
-use sea_orm::{ConnectionTrait, Database, EntityTrait, Statement};
-use tokio::sync::Mutex;
+use docket_engine::store::{StartCase, Store, StoreConfig, WorkerConfig, Workers};
+use sea_orm::{ConnectionTrait, Database, EntityTrait};
+use support::{client_counts, clock, env_u64, inbox_latency, load, ms, pct, peak_rss_mb, seed_tasks};
 
 const TIMER_FLOW: &str =
     "id: bench-timer\nstart: wait\nnodes:\n  wait: { type: timer, timer: PT1S, next: done }\n  done: { type: end }\n";
 const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
-
-/// `DOCKET_BENCH_CLIENTS`, a comma-separated list (default `1,4,16`).
-fn client_counts() -> Vec<usize> {
-    std::env::var("DOCKET_BENCH_CLIENTS")
-        .ok()
-        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect::<Vec<usize>>())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| vec![1, 4, 16])
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn clock() -> Clock {
-    let start = chrono::NaiveDate::from_ymd_opt(2024, 3, 4).expect("date");
-    Clock::starting_at(Timestamp::start_of_local_day(start) + chrono::Duration::hours(9))
-}
-
-/// Percentile of sorted samples.
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// Drives one penalty case to the archive; records each completion's latency.
-async fn one_case(store: &Store, latencies: &Mutex<Vec<Duration>>) -> usize {
-    let started = store
-        .start_case(StartCase { flow: "penalty-general".into(), actor: "bench".into(), ..Default::default() })
-        .await
-        .expect("start");
-    let case = started.case_id;
-    let mut completions = 0;
-    for (actor, done) in penalty::steps() {
-        let (_, state) = store.case_state(&case).await.expect("state");
-        let task: TaskKey = state.tasks[0].key;
-        store.execute(&case, Command::Claim { task, actor: actor.clone() }, &actor.user, None).await.expect("claim");
-        let t = Instant::now();
-        store
-            .execute(&case, Command::Complete { task, actor: actor.clone(), completion: done }, &actor.user, None)
-            .await
-            .expect("complete");
-        latencies.lock().await.push(t.elapsed());
-        completions += 1;
-    }
-    let (_, state) = store.case_state(&case).await.expect("state");
-    let publication = state
-        .tokens
-        .iter()
-        .find_map(|t| if let Wait::Publication(p) = t.wait { Some(p) } else { None })
-        .expect("publication");
-    store.execute(&case, Command::Published { publication }, "clerk", None).await.expect("published");
-    completions
-}
-
-async fn load(store: &Store, clients: usize, seconds: u64) -> (f64, f64, Duration, Duration) {
-    let latencies = Arc::new(Mutex::new(Vec::new()));
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let started = Instant::now();
-    let mut handles = Vec::new();
-    for _ in 0..clients {
-        let store = store.clone();
-        let latencies = latencies.clone();
-        handles.push(tokio::spawn(async move {
-            let (mut cases, mut completions) = (0usize, 0usize);
-            while Instant::now() < deadline {
-                completions += one_case(&store, &latencies).await;
-                cases += 1;
-            }
-            (cases, completions)
-        }));
-    }
-    let (mut cases, mut completions) = (0, 0);
-    for h in handles {
-        let (c, k) = h.await.expect("client");
-        cases += c;
-        completions += k;
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let mut lat = latencies.lock().await.clone();
-    lat.sort();
-    (cases as f64 / secs, completions as f64 / secs, pct(&lat, 0.5), pct(&lat, 0.99))
-}
 
 async fn timer_lag(store: &Store, cases_n: usize) -> Duration {
     let workers = Workers::spawn(store.clone(), WorkerConfig::new("bench"));
@@ -147,70 +56,6 @@ async fn timer_lag(store: &Store, cases_n: usize) -> Duration {
     pct(&lags, 0.99)
 }
 
-/// Inserts `n` open tasks (with their group candidate rows) straight into the tables, the
-/// shape the engine writes, spread over 200 groups plus the `legal_reviewer` group.
-async fn seed_tasks(store: &Store, n: u64) {
-    let db = store.db();
-    let backend = db.get_database_backend();
-    let existing: i64 = db
-        .query_one_raw(Statement::from_string(backend, "SELECT COUNT(*) AS n FROM task_candidates".to_owned()))
-        .await
-        .expect("count")
-        .and_then(|r| r.try_get::<i64>("", "n").ok())
-        .unwrap_or(0);
-    if existing as u64 >= n {
-        return;
-    }
-    let base = 1_700_000_000_000i64;
-    let chunk = 500u64;
-    let mut i = 0u64;
-    while i < n {
-        let txn = store.begin_write().await.expect("begin");
-        let end = (i + 20_000).min(n);
-        while i < end {
-            let upto = (i + chunk).min(end);
-            let mut tasks_sql = String::from(
-                "INSERT INTO tasks (id, case_id, task_key, node_id, name, flow_key, flow_version, state, candidate_users, candidate_groups, priority, due_at, created_at) VALUES ",
-            );
-            let mut cand_sql =
-                String::from("INSERT INTO task_candidates (task_id, kind, name, due_at, priority, created_at) VALUES ");
-            for k in i..upto {
-                let id = 1_000_000_000 + k as i64;
-                let group = if k % 100 == 0 { "legal_reviewer".to_owned() } else { format!("g{}", k % 200) };
-                let due = base + ((k * 7919) % 10_000_000) as i64 * 1000;
-                let sep = if k == i { "" } else { "," };
-                tasks_sql.push_str(&format!(
-                    "{sep}({id}, 'seed-{k}', 1, 'legal_review', '法制审核', 'penalty-general', 1, 'open', '[]', '[\"{group}\"]', 50, {due}, {base})"
-                ));
-                cand_sql.push_str(&format!("{sep}({id}, 'group', '{group}', {due}, 50, {base})"));
-            }
-            txn.execute_unprepared(&tasks_sql).await.expect("seed tasks");
-            txn.execute_unprepared(&cand_sql).await.expect("seed candidates");
-            i = upto;
-        }
-        txn.commit().await.expect("commit");
-    }
-    if backend == sea_orm::DatabaseBackend::Postgres {
-        db.execute_unprepared("ANALYZE tasks; ANALYZE task_candidates;").await.expect("analyze");
-    }
-}
-
-async fn inbox_latency(store: &Store) -> (Duration, Duration) {
-    let groups = vec!["legal_reviewer".to_owned(), "g7".to_owned()];
-    let mut samples = Vec::new();
-    for _ in 0..20 {
-        store.group_inbox(&groups, 50, None).await.expect("inbox");
-    }
-    for _ in 0..500 {
-        let t = Instant::now();
-        let page = store.group_inbox(&groups, 50, None).await.expect("inbox");
-        samples.push(t.elapsed());
-        assert!(!page.tasks.is_empty());
-    }
-    samples.sort();
-    (pct(&samples, 0.5), pct(&samples, 0.99))
-}
-
 fn pgbench_tps(db_url: &str, clients: usize, seconds: u64) -> Option<f64> {
     let init = std::process::Command::new("pgbench").args(["-i", "-q", "-s", "10", db_url]).output().ok()?;
     if !init.status.success() {
@@ -222,16 +67,6 @@ fn pgbench_tps(db_url: &str, clients: usize, seconds: u64) -> Option<f64> {
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines().find(|l| l.starts_with("tps = ")).and_then(|l| l[6..].split_whitespace().next()?.parse().ok())
-}
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
 }
 
 async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
