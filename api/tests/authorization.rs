@@ -36,6 +36,9 @@ fn request(operation: Operation, case_id: &str, user: &str) -> (String, Value) {
         Operation::CorrelateMessages => {
             ("mutation($c: ID!) { correlateMessage(input: {caseId: $c, name: \"paid\"}) { caseId } }", missing_case)
         }
+        Operation::RecordPublications => {
+            ("mutation($c: ID!) { recordPublication(input: {caseId: $c}) { caseId } }", missing_case)
+        }
         Operation::ValidateDefinitions => {
             ("mutation { validateDefinition(input: {source: \"id: x\"}) { valid } }", json!({}))
         }

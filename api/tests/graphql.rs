@@ -398,6 +398,7 @@ async fn hostile_queries_are_refused() {
     let (_, body) =
         s.send(&format!("{{ __schema {{ types {{ fields {{ type {{ {} }} }} }} }} }}", of_type(20)), json!({})).await;
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("nested too deep"), "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_QUERY", "{body}");
     let mut wide = String::from("{ ");
     for n in 0..2100 {
         wide.push_str(&format!("m{n}: me {{ user }} "));

@@ -71,6 +71,11 @@ async fn exercise(server: &mut Server, database_url: &str) {
     let again = h1.ok(CLAIM, json!({"task": task, "key": "claim-h1"})).await["claimTask"].clone();
     assert_eq!(again["version"], claimed["version"]);
 
+    // A key sent again with another command is refused, not answered with the first result.
+    let unclaim =
+        "mutation($task: ID!, $key: String) { unclaimTask(input: {taskId: $task, idempotencyKey: $key}) { version } }";
+    assert_eq!(h1.error(unclaim, json!({"task": task, "key": "claim-h1"})).await, "IDEMPOTENCY_MISMATCH");
+
     let h2 = handler(server, "h2");
     assert_eq!(h2.error(CLAIM, json!({"task": task})).await, "ALREADY_CLAIMED");
 
@@ -82,6 +87,8 @@ async fn exercise(server: &mut Server, database_url: &str) {
     let huge = json!({"query": "{ me { user } }", "variables": {"x": "x".repeat(1 << 20)}});
     let response = client().post(server.url("/graphql")).bearer_auth(&h1.token).json(&huge).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE", "{body}");
     let (status, body) = get(server, "/no-such-route").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let body: Value = serde_json::from_str(&body).unwrap();

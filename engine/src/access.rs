@@ -91,12 +91,21 @@ pub enum Scope {
     /// Read definitions and calendars.
     #[serde(rename = "definitions:read")]
     DefinitionsRead,
+    /// Report that a decision was published (a publicity platform).
+    #[serde(rename = "publications:record")]
+    PublicationsRecord,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 5] =
-        [Scope::CasesRead, Scope::CasesStart, Scope::MessagesCorrelate, Scope::TasksRead, Scope::DefinitionsRead];
+    pub const ALL: [Scope; 6] = [
+        Scope::CasesRead,
+        Scope::CasesStart,
+        Scope::MessagesCorrelate,
+        Scope::TasksRead,
+        Scope::DefinitionsRead,
+        Scope::PublicationsRecord,
+    ];
 
     /// The scope's name in tokens.
     pub fn as_str(self) -> &'static str {
@@ -106,6 +115,7 @@ impl Scope {
             Scope::MessagesCorrelate => "messages:correlate",
             Scope::TasksRead => "tasks:read",
             Scope::DefinitionsRead => "definitions:read",
+            Scope::PublicationsRecord => "publications:record",
         }
     }
 
@@ -185,6 +195,8 @@ pub enum Operation {
     PauseDeadlines,
     /// Deliver a message to a case.
     CorrelateMessages,
+    /// Record that a decision was published.
+    RecordPublications,
     /// Validate a definition without deploying it.
     ValidateDefinitions,
     /// Deploy a definition.
@@ -294,6 +306,12 @@ pub const MATRIX: &[Rule] = &[
         description: "deliver a message to a case",
         roles: &[Handler, SectionChief, Leader],
         scope: Some(Scope::MessagesCorrelate),
+    },
+    Rule {
+        operation: Operation::RecordPublications,
+        description: "record that a decision was published",
+        roles: &[SectionChief, Leader],
+        scope: Some(Scope::PublicationsRecord),
     },
     Rule {
         operation: Operation::ValidateDefinitions,

@@ -1,6 +1,8 @@
 //! Access and views: the record-access log (who read which case file, when, and why) and
 //! saved inbox views; an index for inbox filters by business key; and the redundant
-//! `idx_tasks_case_id` dropped (the unique `(case_id, task_key)` index serves its lookups).
+//! `idx_tasks_case_id` dropped (the unique `(case_id, task_key)` index serves its lookups);
+//! idempotency keys remember a hash of their command, so a key reused for another command is
+//! refused.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -16,10 +18,23 @@ impl MigrationTrait for Migration {
         create_record_access_log(manager).await?;
         create_inbox_views(manager).await?;
         manager.drop_index(Index::drop().name("idx_tasks_case_id").table(Tasks::Table).to_owned()).await?;
-        create_indexes(manager, Tasks::Table, &[("idx_tasks_business_key", &[Tasks::BusinessKey], false)]).await
+        create_indexes(manager, Tasks::Table, &[("idx_tasks_business_key", &[Tasks::BusinessKey], false)]).await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(IdempotencyKeys::Table)
+                    .add_column(string_len_null(IdempotencyKeys::RequestHash, 64))
+                    .to_owned(),
+            )
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter().table(IdempotencyKeys::Table).drop_column(IdempotencyKeys::RequestHash).to_owned(),
+            )
+            .await?;
         manager.drop_index(Index::drop().name("idx_tasks_business_key").table(Tasks::Table).to_owned()).await?;
         create_indexes(manager, Tasks::Table, &[("idx_tasks_case_id", &[Tasks::CaseId], false)]).await?;
         for table in ["inbox_views", "record_access_log"] {
@@ -38,6 +53,12 @@ enum Tasks {
     Table,
     CaseId,
     BusinessKey,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum IdempotencyKeys {
+    Table,
+    RequestHash,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

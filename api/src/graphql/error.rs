@@ -9,6 +9,10 @@
 //! | `CONFLICT` | the case kept changing concurrently; retry |
 //! | `VALIDATION` | bad input: variables, outcome, filter, cursor, page size, a definition's problems (`extensions.problems`) |
 //! | `ESCALATED`, `NOT_ESCALATED`, `CHECKLIST_INCOMPLETE`, `MISSING_RECORDS`, `GUARD_VIOLATED`, `CASE_CLOSED`, `CASE_SUSPENDED`, `NOT_SUSPENDED`, `NO_SUBSCRIPTION`, `DEADLINE`, `CALENDAR`, `IDEMPOTENCY_MISMATCH` | the engine's refusals |
+//! | `BAD_QUERY` | the query does not parse or validate against the schema, or is nested too deep or too complex |
+//! | `PAYLOAD_TOO_LARGE` | the body is over the limit (HTTP 413) |
+//! | `BAD_REQUEST` | the body is not a GraphQL request (HTTP 400) |
+//! | `TIMEOUT` | the request took longer than the request timeout (HTTP 503); retry a mutation with the same `idempotencyKey` |
 //! | `UNAVAILABLE` | the server is shutting down |
 //! | `INTERNAL` | anything else; the message holds a reference to the server log, never SQL or a trace |
 

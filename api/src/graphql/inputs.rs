@@ -89,8 +89,8 @@ pub struct TaskFilter {
     pub business_key: Option<String>,
     /// Due before this instant.
     pub due_before: Option<DateTime<Utc>>,
-    /// Only tasks past their due date.
-    pub overdue: bool,
+    /// Only tasks past their due date (absent: any).
+    pub overdue: Option<bool>,
 }
 
 impl From<InboxFilter> for TaskFilter {
@@ -105,7 +105,7 @@ impl From<InboxFilter> for TaskFilter {
             candidate_group: f.candidate_group,
             business_key: f.business_key,
             due_before: f.due_before.map(super::types::instant),
-            overdue: f.overdue,
+            overdue: f.overdue.then_some(true),
         }
     }
 }
@@ -378,6 +378,17 @@ pub struct CorrelateMessageInput {
     pub name: String,
     /// Variables it carries.
     pub variables: Option<Json<serde_json::Value>>,
+    /// A retried command with the same key returns the first result.
+    pub idempotency_key: Option<String>,
+}
+
+/// Recording a publication.
+#[derive(InputObject, Debug)]
+pub struct RecordPublicationInput {
+    /// The case.
+    pub case_id: ID,
+    /// The publication node, when several are pending.
+    pub node: Option<String>,
     /// A retried command with the same key returns the first result.
     pub idempotency_key: Option<String>,
 }

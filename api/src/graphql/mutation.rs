@@ -7,7 +7,8 @@ use super::error::{OrGraphql, from_store, invalid};
 use super::inputs::{
     AttachRecordInput, CancelCaseInput, CaseInput, CompleteTaskInput, CorrelateMessageInput, DefinitionInput,
     DeleteInboxViewInput, EscalateTaskInput, HandOverInput, MigrateCaseInput, PauseDeadlineInput,
-    ResolveEscalationInput, RetryIncidentInput, SaveInboxViewInput, StartCaseInput, TaskInput, task_id, variables,
+    RecordPublicationInput, ResolveEscalationInput, RetryIncidentInput, SaveInboxViewInput, StartCaseInput, TaskInput,
+    task_id, variables,
 };
 use super::query::InboxView;
 use super::types::{CommandResult, DefinitionVersion, Problem, principal, store};
@@ -141,6 +142,16 @@ impl Mutation {
         let vars = variables(input.variables)?;
         let executed =
             session.correlate_message(input.case_id.as_str(), input.name, vars, input.idempotency_key).await.gql()?;
+        Ok(done(executed, None))
+    }
+
+    /// Records that the case's decision was published (行政执法公示); the case moves on.
+    async fn record_publication(&self, ctx: &Context<'_>, input: RecordPublicationInput) -> Result<CommandResult> {
+        let session = store(ctx)?.session(principal(ctx)?);
+        let executed = session
+            .record_publication(input.case_id.as_str(), input.node.as_deref(), input.idempotency_key)
+            .await
+            .gql()?;
         Ok(done(executed, None))
     }
 

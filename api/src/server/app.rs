@@ -103,12 +103,23 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     )
 }
 
-/// Answers `503 TIMEOUT` when the request takes longer than the limit. A command that was
-/// already handed to the store may still commit: clients retry with the same
-/// `Idempotency-Key` to learn its result without applying it twice.
+/// Answers `503 TIMEOUT` when the request takes longer than the limit (as a GraphQL error on
+/// `/graphql`). A command that was already handed to the store may still commit: clients
+/// retry with the same `idempotencyKey` to learn its result without applying it twice.
 async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let graphql = request.uri().path().starts_with("/graphql");
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
+        Err(_) if graphql => {
+            let message = format!(
+                "the request did not finish within {} s; a mutation may still have been applied, so send it again \
+                 with the same idempotencyKey",
+                limit.as_secs_f64()
+            );
+            let mut response = graphql::refuse(StatusCode::SERVICE_UNAVAILABLE, "TIMEOUT", &message);
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+            response
+        }
         Err(_) => {
             let mut error = ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

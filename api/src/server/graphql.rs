@@ -2,7 +2,8 @@
 //!
 //! - `POST /graphql`: a query or mutation with `Authorization: Bearer TOKEN`. No token, a
 //!   bad signature or an expired token is answered `401` with an `UNAUTHENTICATED` error
-//!   and no data. A body that is not a GraphQL request is `400 BAD_REQUEST`.
+//!   and no data. A body that is not a GraphQL request is `400 BAD_REQUEST`, one over the
+//!   body limit `413 PAYLOAD_TOO_LARGE` (both after the token check).
 //! - `GET /graphql`: GraphiQL, the in-browser IDE (it sends the token you give it).
 //! - `GET /graphql/ws`: subscriptions over graphql-ws (`graphql-transport-ws`, and the older
 //!   `graphql-ws`); the token goes in the `connection_init` payload as
@@ -12,6 +13,7 @@ use async_graphql::Data;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -26,7 +28,7 @@ pub async fn graphiql() -> Html<String> {
 }
 
 /// A GraphQL error body with this status and code, and no data.
-fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+pub fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     let mut response = (status, axum::Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {
@@ -36,11 +38,22 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 /// `POST /graphql`.
-pub async fn execute(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn execute(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let principal = match state.auth.principal_from_header(authorization) {
         Ok(principal) => principal,
         Err(e) => return refuse(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.0),
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "the request body is over the limit");
+        }
+        Err(rejection) => return refuse(rejection.status(), "BAD_REQUEST", &rejection.body_text()),
     };
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
@@ -50,7 +63,15 @@ pub async fn execute(State(state): State<AppState>, headers: HeaderMap, body: By
         }
     };
     let user = principal.user.clone();
-    let response = state.schema.execute(request.data(principal)).await;
+    let mut response = state.schema.execute(request.data(principal)).await;
+    for error in &mut response.errors {
+        // Parse and validation errors, and the depth and complexity limits, come from the
+        // GraphQL layer without a code; every error gets one.
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_QUERY");
+        }
+    }
     if response.is_err() {
         let codes: Vec<String> = response
             .errors

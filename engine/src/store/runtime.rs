@@ -541,10 +541,14 @@ pub(crate) fn decode_state(row: &cases::Model) -> Result<CaseState, StoreError> 
 /// refusal (the core's, an unknown case, a lost version race) happens before the first write,
 /// so a refused request leaves the transaction as it found it.
 pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Request) -> Result<Executed, StoreError> {
+    let fingerprint = req.idempotency_key.as_ref().map(|_| request_hash(req));
     if let Some(key) = &req.idempotency_key
         && let Some(row) = idempotency_keys::Entity::find_by_id(key.clone()).one(txn).await?
     {
-        return serde_json::from_str(&row.response).map_err(|_| StoreError::IdempotencyMismatch(key.clone()));
+        if row.request_hash.is_some() && row.request_hash != fingerprint {
+            return Err(StoreError::IdempotencyMismatch(shown_key(key)));
+        }
+        return serde_json::from_str(&row.response).map_err(|_| StoreError::IdempotencyMismatch(shown_key(key)));
     }
     let (executed, mut follow_ups) = apply_command(store, txn, &req.target, &req.command, &req.actor).await?;
     // Sub-cases and their callers, in the same transaction: nothing is lost between them.
@@ -576,12 +580,32 @@ pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Requ
             case_id: Set(Some(executed.case_id.clone())),
             response: Set(serde_json::to_string(&executed).unwrap_or_default()),
             created_at: Set(store.now().0),
+            request_hash: Set(fingerprint),
         })
         .on_conflict(OnConflict::column(idempotency_keys::Column::Key).do_nothing().to_owned())
         .exec_without_returning(txn)
         .await?;
     }
     Ok(executed)
+}
+
+/// The idempotency key as its sender wrote it (sessions prefix keys with the user and a unit
+/// separator, so that users cannot collide).
+fn shown_key(key: &str) -> String {
+    key.rsplit('\u{1f}').next().unwrap_or(key).to_owned()
+}
+
+/// Hex SHA-256 of what a request asks (its target, command and actor): a key sent again must
+/// come with the same request.
+fn request_hash(req: &Request) -> String {
+    let target = match &req.target {
+        Target::New { definition, business_key, .. } => {
+            serde_json::json!({ "flow": definition.key, "business_key": business_key })
+        }
+        Target::Existing(id) => serde_json::json!({ "case": id }),
+    };
+    let text = serde_json::json!({ "target": target, "command": req.command, "actor": req.actor }).to_string();
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// What a command sets off in other cases.

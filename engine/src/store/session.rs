@@ -9,8 +9,11 @@ use super::error::StoreError;
 use super::inbox::{InboxFilter, InboxPage, InboxQuery, InboxScope};
 use super::runtime::{Deployment, Executed, StartCase, Store};
 use crate::access::{Operation, Principal, Role, authorize};
-use crate::core::{CaseState, Command, Completion, IncidentKey, RecordRef, TaskKey, Variables};
+use crate::core::{CaseState, Command, Completion, IncidentKey, PublicationKey, RecordRef, TaskKey, Variables};
 use crate::problem::Problem;
+
+/// The longest idempotency key, in bytes.
+pub const MAX_IDEMPOTENCY_KEY: usize = 90;
 
 /// The longest stated purpose of a case read, in characters.
 pub const MAX_PURPOSE: usize = 500;
@@ -62,8 +65,16 @@ impl<'a> Session<'a> {
     }
 
     /// Idempotency keys are the principal's own: two users cannot collide on one.
-    fn idempotency(&self, key: Option<String>) -> Option<String> {
-        key.map(|k| format!("{}\u{1f}{k}", self.principal.user))
+    fn idempotency(&self, key: Option<String>) -> Result<Option<String>, StoreError> {
+        match key {
+            Some(k) if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY || k.chars().any(char::is_control) => {
+                Err(StoreError::BadRequest(format!(
+                    "an idempotency key is 1 to {MAX_IDEMPOTENCY_KEY} bytes without control characters"
+                )))
+            }
+            Some(k) => Ok(Some(format!("{}\u{1f}{k}", self.principal.user))),
+            None => Ok(None),
+        }
     }
 
     // ----- inboxes and tasks -----
@@ -148,7 +159,7 @@ impl<'a> Session<'a> {
         self.allow(operation)?;
         let task = self.task(id).await?;
         let command = command(TaskKey(task.task_key as u32));
-        self.store.execute(&task.case_id, command, &self.actor(), self.idempotency(idem)).await
+        self.store.execute(&task.case_id, command, &self.actor(), self.idempotency(idem)?).await
     }
 
     /// Claims a task.
@@ -329,7 +340,7 @@ impl<'a> Session<'a> {
                 business_key,
                 variables,
                 actor: self.actor(),
-                idempotency_key: self.idempotency(idem),
+                idempotency_key: self.idempotency(idem)?,
             })
             .await
     }
@@ -342,7 +353,7 @@ impl<'a> Session<'a> {
         idem: Option<String>,
     ) -> Result<Executed, StoreError> {
         self.allow(operation)?;
-        self.store.execute(case_id, command, &self.actor(), self.idempotency(idem)).await
+        self.store.execute(case_id, command, &self.actor(), self.idempotency(idem)?).await
     }
 
     /// Delivers a message to a case.
@@ -357,6 +368,35 @@ impl<'a> Session<'a> {
         idem: Option<String>,
     ) -> Result<Executed, StoreError> {
         self.on_case(Operation::CorrelateMessages, case_id, Command::CorrelateMessage { name, variables }, idem).await
+    }
+
+    /// Records that a decision of the case was published (行政执法公示): the case's pending
+    /// publication (at `node`, when it has several) is done and the case moves on.
+    ///
+    /// # Errors
+    /// [`StoreError::Forbidden`], [`StoreError::NotFound`] when nothing awaits publication,
+    /// or the core's refusal.
+    pub async fn record_publication(
+        &self,
+        case_id: &str,
+        node: Option<&str>,
+        idem: Option<String>,
+    ) -> Result<Executed, StoreError> {
+        self.allow(Operation::RecordPublications)?;
+        let pending: Vec<_> = self
+            .store
+            .case_publications(case_id)
+            .await?
+            .into_iter()
+            .filter(|p| p.published_at.is_none() && node.is_none_or(|n| p.node_id == n))
+            .collect();
+        let publication = match pending.as_slice() {
+            [one] => PublicationKey(one.publication_key as u32),
+            [] => return Err(StoreError::NotFound(format!("case {case_id} has no decision awaiting publication"))),
+            _ => return Err(StoreError::BadRequest("several publications are pending; name the node".into())),
+        };
+        let idem = self.idempotency(idem)?;
+        self.store.execute(case_id, Command::Published { publication }, &self.actor(), idem).await
     }
 
     /// Suspends a case.
@@ -392,7 +432,7 @@ impl<'a> Session<'a> {
         let incident =
             self.store.incident_row(id).await?.ok_or_else(|| StoreError::NotFound(format!("no incident {id}")))?;
         let command = Command::RetryIncident { incident: IncidentKey(incident.incident_key as u32) };
-        self.store.execute(&incident.case_id, command, &self.actor(), self.idempotency(idem)).await
+        self.store.execute(&incident.case_id, command, &self.actor(), self.idempotency(idem)?).await
     }
 
     /// Moves a case to another version of its flow.

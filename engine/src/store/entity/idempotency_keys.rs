@@ -19,6 +19,10 @@ pub struct Model {
     pub response: String,
     /// When the command first ran (ms since the Unix epoch, UTC).
     pub created_at: i64,
+    /// Hex SHA-256 of the command (target, command, actor), so that a key sent again with a
+    /// different command is refused; `None` on rows written before it was kept.
+    #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
+    pub request_hash: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
