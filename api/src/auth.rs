@@ -4,7 +4,7 @@
 //! provider whose public key is configured. Claims: `sub` (user id), `name` (display name),
 //! `roles` (handler, section_chief, legal_reviewer, leader, admin, supervisor, integration),
 //! `groups`, `scopes` (service tokens: `cases:read`, `cases:start`, `messages:correlate`,
-//! `tasks:read`, `definitions:read`), `exp` (required) and `iat`.
+//! `tasks:read`, `definitions:read`, `publications:record`), `exp` (required) and `iat`.
 //!
 //! With no key configured, `docket serve` and `docket token` share a development secret in
 //! the file `docket.secret` of the working directory, created on first use.

@@ -411,3 +411,52 @@ async fn hostile_queries_are_refused() {
     assert!(body["errors"][0]["locations"].is_array(), "parse errors are located: {body}");
     assert!(!message.contains("SELECT") && !message.contains("panicked"), "{message}");
 }
+
+/// A section shares one saved view; members use it, others do not see it, only its owner
+/// deletes it.
+#[tokio::test]
+async fn a_review_section_shares_a_saved_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("v.db").display());
+    let server = Server::start(dir.path(), &["--database-url", &url]);
+    let handler = person(&server, "h1", &["handler"]);
+    for n in 0..3 {
+        handler.ok(START, json!({ "bk": format!("VIEW-{n}") })).await;
+    }
+    let chief = Gql::new(&server.base, token("c1", &["section_chief"], &["review"], &[]));
+    let save = "mutation($g: String) { saveInboxView(input: {name: \"重大案件\", sharedWith: $g, \
+                filter: {flow: \"penalty-general\", businessKey: \"VIEW-1\"}}) { id owner sharedWith filter { flow businessKey overdue } } }";
+    assert_eq!(chief.error(save, json!({ "g": "finance" })).await, "FORBIDDEN", "only one's own groups");
+    let saved = chief.ok(save, json!({ "g": "review" })).await["saveInboxView"].clone();
+    assert_eq!(saved["filter"], json!({ "flow": "penalty-general", "businessKey": "VIEW-1", "overdue": null }));
+    let view = saved["id"].clone();
+
+    // A handler in the review section uses it; its filter narrows the inbox to one case.
+    let member = Gql::new(&server.base, token("h2", &["handler"], &["review"], &[]));
+    let views = member.ok("{ inboxViews { id name owner } }", json!({})).await;
+    assert_eq!(views["inboxViews"], json!([{ "id": view, "name": "重大案件", "owner": "c1" }]));
+    let page =
+        member.ok("query($v: ID) { inbox(view: $v) { totalCount nodes { businessKey } } }", json!({ "v": view })).await;
+    assert_eq!(page["inbox"]["totalCount"], 1);
+    assert_eq!(page["inbox"]["nodes"][0]["businessKey"], "VIEW-1");
+    // Fields of `filter` override the view's.
+    let page = member
+        .ok(
+            "query($v: ID) { inbox(view: $v, filter: {businessKey: \"VIEW-2\"}) { nodes { businessKey } } }",
+            json!({ "v": view }),
+        )
+        .await;
+    assert_eq!(page["inbox"]["nodes"][0]["businessKey"], "VIEW-2");
+
+    // Outsiders neither see nor use it; members may not delete it.
+    let outsider = person(&server, "h3", &["handler"]);
+    assert_eq!(outsider.ok("{ inboxViews { id } }", json!({})).await["inboxViews"], json!([]));
+    assert_eq!(
+        outsider.error("query($v: ID) { inbox(view: $v) { totalCount } }", json!({ "v": view })).await,
+        "NOT_FOUND"
+    );
+    let delete = "mutation($v: ID!) { deleteInboxView(input: {id: $v}) }";
+    assert_eq!(member.error(delete, json!({ "v": view })).await, "FORBIDDEN");
+    chief.ok(delete, json!({ "v": view })).await;
+    assert_eq!(member.ok("{ inboxViews { id } }", json!({})).await["inboxViews"], json!([]));
+}

@@ -212,6 +212,21 @@ async fn a_retried_command_returns_the_first_result() {
         let entries =
             audit_log::Entity::find().filter(audit_log::Column::CaseId.eq(&case)).count(store.db()).await.unwrap();
         assert_eq!(entries, 2, "start and one claim");
+
+        // The same key with another command is refused, not answered with the first result.
+        let other = store
+            .execute(&case, Command::Unclaim { task, actor: h1.clone() }, "h1", Some(format!("claim-{case}")))
+            .await;
+        assert!(matches!(other, Err(StoreError::IdempotencyMismatch(_))), "{other:?}");
+
+        // Past the retention the key is forgotten, and the command would run again.
+        let pruned = store.prune_idempotency_keys(store.now() + chrono::Duration::seconds(1)).await.unwrap();
+        assert!(pruned >= 1);
+        let unclaimed = store
+            .execute(&case, Command::Unclaim { task, actor: h1.clone() }, "h1", Some(format!("claim-{case}")))
+            .await
+            .unwrap();
+        assert!(unclaimed.version > first.version);
     })
     .await;
 }

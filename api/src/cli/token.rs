@@ -26,7 +26,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     groups: Vec<String>,
     /// Scopes of a service token (role integration), comma-separated: cases:read, cases:start,
-    /// messages:correlate, tasks:read, definitions:read.
+    /// messages:correlate, tasks:read, definitions:read, publications:record.
     #[arg(long, value_delimiter = ',')]
     scopes: Vec<String>,
     /// How long the token is valid, e.g. `8h`.

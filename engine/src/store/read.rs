@@ -9,8 +9,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 
 use super::audit::{AuditEntry, chain_hash};
 use super::entity::{
-    audit_log, cases, definitions, evidence_records, inbox_views, incidents, publications, record_access_log, tasks,
-    timers,
+    audit_log, cases, definitions, evidence_records, idempotency_keys, inbox_views, incidents, publications,
+    record_access_log, tasks, timers,
 };
 use super::error::StoreError;
 use super::runtime::{Executed, LoadedDefinition, Store, decode_state};
@@ -335,6 +335,18 @@ impl Store {
     /// A database failure.
     pub async fn delete_inbox_view(&self, id: i64) -> Result<bool, StoreError> {
         Ok(inbox_views::Entity::delete_by_id(id).exec(self.db()).await?.rows_affected == 1)
+    }
+
+    /// Forgets the idempotency keys of commands older than `before`; returns how many.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn prune_idempotency_keys(&self, before: crate::time::Timestamp) -> Result<u64, StoreError> {
+        let deleted = idempotency_keys::Entity::delete_many()
+            .filter(idempotency_keys::Column::CreatedAt.lt(before.0))
+            .exec(self.db())
+            .await?;
+        Ok(deleted.rows_affected)
     }
 
     /// Moves a running case to `version` of its flow: the case's nodes are re-addressed by

@@ -81,10 +81,14 @@ pub struct WorkerConfig {
     pub lease: Duration,
     /// Job handlers by job type; jobs of other types are left for nodes that have them.
     pub handlers: HashMap<String, JobHandler>,
+    /// How long a command's idempotency key is remembered; a retry later than this runs the
+    /// command again.
+    pub idempotency_retention: Duration,
 }
 
 impl WorkerConfig {
-    /// Defaults: poll every 100 ms, 256 rows a take, 30 s leases, the built-in handlers.
+    /// Defaults: poll every 100 ms, 256 rows a take, 30 s leases, the built-in handlers,
+    /// idempotency keys kept for 24 hours.
     pub fn new(node_id: impl Into<String>) -> Self {
         WorkerConfig {
             node_id: node_id.into(),
@@ -92,6 +96,7 @@ impl WorkerConfig {
             batch: 256,
             lease: Duration::from_secs(30),
             handlers: builtin_handlers(),
+            idempotency_retention: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -149,6 +154,14 @@ async fn timer_loop(store: Store, config: WorkerConfig, mut stop: watch::Receive
             && let Err(e) = record_queue_depths(&store).await
         {
             tracing::debug!(error = %e, "queue depths not sampled");
+        }
+        if rounds.is_multiple_of(600) {
+            let horizon = store.now() - chrono::Duration::from_std(config.idempotency_retention).unwrap_or_default();
+            match store.prune_idempotency_keys(horizon).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(pruned = n, "idempotency keys past retention removed"),
+                Err(e) => tracing::warn!(error = %e, "pruning idempotency keys failed"),
+            }
         }
         rounds += 1;
         let taken = match take_due_timers(&store, &config).await {

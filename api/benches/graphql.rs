@@ -1,0 +1,228 @@
+//! The GraphQL API, measured against the runtime underneath it
+//! (`cargo bench -p docket-api --bench graphql`).
+//!
+//! On SQLite and on PostgreSQL (skipped when unreachable), a real `docket serve` (the bench
+//! build of the binary) on a fresh database, and an in-process store on the same database:
+//! - task completions/s and completion p50/p99 with `DOCKET_BENCH_CLIENTS` (default 16)
+//!   clients running penalty cases end to end, first through the store in-process, then
+//!   through `/graphql` over HTTP (each step: find the task in the inbox, claim, complete);
+//! - the group inbox (first page of 50 by due date, a reviewer in two groups) p50/p99 with
+//!   `DOCKET_BENCH_TASKS` (default 1,000,000) open tasks, through the store and through
+//!   `/graphql`;
+//! - the server's peak resident memory.
+//!
+//! The difference of the two p50s is what the API adds. `DOCKET_BENCH_SECONDS` (default 10)
+//! sets the length of each load.
+
+#[path = "../../engine/benches/penalty/mod.rs"]
+mod penalty;
+#[path = "../../engine/benches/support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use docket_engine::store::{Store, StoreConfig};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use support::{clock, env_u64, load, ms, pct, peak_rss_mb_of, seed_tasks};
+use tokio::sync::Mutex;
+
+const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
+const SECRET: &str = "docket-bench-secret-0123456789";
+
+fn token(user: &str, roles: &[String]) -> String {
+    let claims = json!({ "sub": user, "roles": roles, "exp": 4_102_444_800u64 });
+    let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("sign")
+}
+
+/// A running `docket serve`.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(database_url: &str) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_docket"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url, "--log-level", "warn"])
+            .env("DOCKET_JWT_SECRET", SECRET)
+            .env("DOCKET_CLOCK_START", "2024-03-04T09:00:00+08:00")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn docket serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("listening line");
+        let base = line.trim().strip_prefix("listening on ").expect("listening on").to_owned();
+        Server { child, url: format!("{base}/graphql") }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+async fn gql(client: &reqwest::Client, url: &str, token: &str, query: &str, variables: Value) -> Value {
+    let body: Value = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("POST /graphql")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(body.get("errors").is_none(), "{body}\n{query}");
+    body["data"].clone()
+}
+
+const START: &str =
+    "mutation($bk: String) { startCase(input: {flow: \"penalty-general\", businessKey: $bk}) { caseId } }";
+const NEXT: &str =
+    "query($bk: String) { inbox(filter: {businessKey: $bk, state: UNCLAIMED}, first: 1) { nodes { id } } }";
+const CLAIM: &str = "mutation($t: ID!) { claimTask(input: {taskId: $t}) { version } }";
+const COMPLETE: &str = "mutation($i: CompleteTaskInput!) { completeTask(input: $i) { version } }";
+const PUBLISH: &str = "mutation($c: ID!) { recordPublication(input: {caseId: $c}) { status } }";
+
+/// One penalty case through the API; returns its completions.
+async fn one_case(client: &reqwest::Client, url: &str, bk: &str, latencies: &Mutex<Vec<Duration>>) -> usize {
+    let handler = token("h1", &["handler".to_owned()]);
+    let case = gql(client, url, &handler, START, json!({ "bk": bk })).await["startCase"]["caseId"].clone();
+    let mut completions = 0;
+    for (actor, done) in penalty::steps() {
+        let token = token(&actor.user, &actor.groups);
+        let next = gql(client, url, &token, NEXT, json!({ "bk": bk })).await;
+        let task = next["inbox"]["nodes"][0]["id"].clone();
+        gql(client, url, &token, CLAIM, json!({ "t": task })).await;
+        let input = json!({
+            "taskId": task,
+            "outcome": done.outcome,
+            "variables": done.variables,
+            "checklist": done.checklist.keys().map(|id| json!({ "id": id, "satisfied": true })).collect::<Vec<_>>(),
+            "records": done.records.iter().map(|r| json!({ "kind": r.kind, "sha256": r.sha256, "size": r.size, "uri": r.uri })).collect::<Vec<_>>(),
+        });
+        let t = Instant::now();
+        gql(client, url, &token, COMPLETE, json!({ "i": input })).await;
+        latencies.lock().await.push(t.elapsed());
+        completions += 1;
+    }
+    let chief = token("chief", &["section_chief".to_owned()]);
+    gql(client, url, &chief, PUBLISH, json!({ "c": case })).await;
+    completions
+}
+
+async fn api_load(url: &str, clients: usize, seconds: u64) -> (f64, f64, Duration, Duration) {
+    let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(64).build().expect("client");
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for c in 0..clients {
+        let (client, url, latencies) = (client.clone(), url.to_owned(), latencies.clone());
+        handles.push(tokio::spawn(async move {
+            let (mut cases, mut completions, mut n) = (0usize, 0usize, 0u64);
+            while Instant::now() < deadline {
+                n += 1;
+                completions += one_case(&client, &url, &format!("API-{c}-{n}"), &latencies).await;
+                cases += 1;
+            }
+            (cases, completions)
+        }));
+    }
+    let (mut cases, mut completions) = (0, 0);
+    for h in handles {
+        let (a, b) = h.await.expect("client");
+        cases += a;
+        completions += b;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let mut lat = latencies.lock().await.clone();
+    lat.sort();
+    (cases as f64 / secs, completions as f64 / secs, pct(&lat, 0.5), pct(&lat, 0.99))
+}
+
+async fn api_inbox(url: &str) -> (Duration, Duration) {
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let claims = json!({ "sub": "rev", "roles": ["legal_reviewer"], "groups": ["g7"], "exp": 4_102_444_800u64 });
+    let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
+    let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("sign");
+    let query = "{ inbox(first: 50) { edges { cursor node { id name due businessKey } } pageInfo { hasNextPage } } }";
+    let mut samples = Vec::new();
+    for i in 0..520 {
+        let t = Instant::now();
+        let data = gql(&client, url, &token, query, json!({})).await;
+        if i >= 20 {
+            samples.push(t.elapsed());
+        }
+        assert_eq!(data["inbox"]["edges"].as_array().map(Vec::len), Some(50));
+    }
+    samples.sort();
+    (pct(&samples, 0.5), pct(&samples, 0.99))
+}
+
+async fn bench(name: &str, url: &str) {
+    let seconds = env_u64("DOCKET_BENCH_SECONDS", 10);
+    let tasks = env_u64("DOCKET_BENCH_TASKS", 1_000_000);
+    let clients = env_u64("DOCKET_BENCH_CLIENTS", 16) as usize;
+    let mut config = StoreConfig::new(url);
+    config.clock = clock();
+    let store = Store::connect(config).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    store.deploy(penalty::PENALTY, "docket").await.expect("deploy");
+    println!("\n== {name} ==");
+    let (_, runtime_rate, runtime_p50, runtime_p99) = load(&store, clients, seconds).await;
+    println!(
+        "runtime   clients {clients:>2}: {runtime_rate:>8.1} completions/s  completion p50 {}  p99 {}",
+        ms(runtime_p50),
+        ms(runtime_p99)
+    );
+    let server = Server::start(url);
+    let (_, api_rate, api_p50, api_p99) = api_load(&server.url, clients, seconds).await;
+    println!(
+        "/graphql  clients {clients:>2}: {api_rate:>8.1} completions/s  completion p50 {}  p99 {}   (API adds {} at p50)",
+        ms(api_p50),
+        ms(api_p99),
+        ms(api_p50.saturating_sub(runtime_p50))
+    );
+    let seeding = Instant::now();
+    seed_tasks(&store, tasks).await;
+    println!("seeded {tasks} open tasks in {:.1} s", seeding.elapsed().as_secs_f64());
+    let (p50, p99) = support::inbox_latency(&store).await;
+    println!("runtime  group inbox, first 50 by due date: p50 {}  p99 {}", ms(p50), ms(p99));
+    let (api50, api99) = api_inbox(&server.url).await;
+    println!(
+        "/graphql group inbox, first 50 by due date: p50 {}  p99 {}   (API adds {} at p50)",
+        ms(api50),
+        ms(api99),
+        ms(api50.saturating_sub(p50))
+    );
+    println!("server peak resident memory: {:.0} MB", peak_rss_mb_of(&server.child.id().to_string()));
+    drop(server);
+    store.shutdown().await;
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sqlite = format!("sqlite://{}", dir.path().join("api-bench.db").display());
+        bench("SQLite (WAL, synchronous=FULL)", &sqlite).await;
+        match Database::connect(format!("{POSTGRES}/test")).await {
+            Ok(admin) => {
+                let name = format!("docket_api_bench_{}", std::process::id());
+                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create");
+                bench("PostgreSQL", &format!("{POSTGRES}/{name}")).await;
+                let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+            }
+            Err(e) => println!("\nPostgreSQL not reachable at {POSTGRES}/test ({e}); skipped"),
+        }
+    });
+}
