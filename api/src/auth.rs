@@ -270,6 +270,35 @@ mod tests {
         assert!(auth.principal(&auth.mint(&person_with_scopes).unwrap()).is_err());
     }
 
+    /// Tokens of an identity provider, signed with its private key, verify with the public
+    /// key; a token signed with HS256 using the public key as the secret (the algorithm
+    /// confusion attack) does not.
+    #[test]
+    fn rs256_and_es256_tokens_verify_with_the_public_key() {
+        let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys");
+        for (algorithm, name) in [(Algorithm::RS256, "rs256"), (Algorithm::ES256, "es256")] {
+            let private = std::fs::read(format!("{keys}/{name}-private.pem")).unwrap();
+            let public = PathBuf::from(format!("{keys}/{name}-public.pem"));
+            let signing = match algorithm {
+                Algorithm::RS256 => EncodingKey::from_rsa_pem(&private).unwrap(),
+                _ => EncodingKey::from_ec_pem(&private).unwrap(),
+            };
+            let auth = Authenticator::new(&KeyConfig::PublicKey { algorithm, file: public.clone() }).unwrap();
+            let token = jsonwebtoken::encode(&Header::new(algorithm), &claims(600), &signing).unwrap();
+            assert_eq!(auth.principal(&token).unwrap().user, "rev1", "{name}");
+            assert!(auth.mint(&claims(600)).is_err(), "no minting without a secret");
+            let confused = jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &claims(600),
+                &EncodingKey::from_secret(&std::fs::read(&public).unwrap()),
+            )
+            .unwrap();
+            assert!(auth.principal(&confused).unwrap_err().0.contains("algorithm"), "{name}");
+        }
+        let missing = KeyConfig::PublicKey { algorithm: Algorithm::ES256, file: PathBuf::from("/no/such/key.pem") };
+        assert!(Authenticator::new(&missing).unwrap_err().contains("cannot read"));
+    }
+
     #[test]
     fn the_development_secret_is_created_once_and_reused() {
         let dir = tempfile::tempdir().unwrap();

@@ -3,10 +3,10 @@
 //! A group inbox reads `task_candidates`, which holds one row per open task and candidate
 //! group or user (rows leave when the task closes), through the indexes `(kind, name, key,
 //! task_id)` for each sort key (due date, priority, creation). A user in several groups gets
-//! one index range scan per group, each stopped after a page, merged here: the cost of a page
-//! does not grow with the number of open tasks. Filters other than the group are checked on
-//! the joined `tasks` row as the scan goes. Tasks without a due date sort last (`due_at` is
-//! stored as `i64::MAX` there).
+//! one index range scan per group, each stopped after a page, all in one statement, merged
+//! here: the cost of a page does not grow with the number of open tasks. Filters other than
+//! the group are checked on the joined `tasks` row as the scan goes. Tasks without a due date
+//! sort last (`due_at` is stored as `i64::MAX` there).
 //!
 //! "My tasks" (the tasks assigned to a user) read `tasks` by `(assignee, state, due_at)`.
 //!
@@ -14,7 +14,7 @@
 //! task of the previous one in (key, task id) order, so no task is seen twice and none that
 //! existed when paging started is skipped.
 
-use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Asterisk, Cond, Expr, ExprTrait, Order, Query, SelectStatement, UnionType};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
@@ -164,8 +164,17 @@ impl Store {
         let limit = query.limit.clamp(1, MAX_PAGE);
         let now = self.now().0;
         let mut found: Vec<(i64, i64)> = Vec::new();
-        for select in page_selects(query, limit + 1, now) {
-            for row in db.query_all_raw(backend.build(&select)).await? {
+        // One statement for every scanned candidate: each scan is a subquery stopped after a
+        // page, and their rows are concatenated (UNION ALL), so a page costs two round trips
+        // (this and the task rows) however many groups the user is in.
+        let mut scans = page_selects(query, limit + 1, now).into_iter().enumerate().map(|(i, scan)| {
+            let mut wrapped = Query::select();
+            wrapped.column(Asterisk).from_subquery(scan, Alias::new(format!("scan{i}")));
+            wrapped
+        });
+        if let Some(mut all) = scans.next() {
+            all.unions(scans.map(|s| (UnionType::All, s)));
+            for row in db.query_all_raw(backend.build(&all)).await? {
                 found.push((row.try_get("", "k")?, row.try_get("", "task_id")?));
             }
         }
