@@ -4,9 +4,10 @@
 //! group or user (rows leave when the task closes), through the indexes `(kind, name, key,
 //! task_id)` for each sort key (due date, priority, creation). A user in several groups gets
 //! one index range scan per group, each stopped after a page, all in one statement, merged
-//! here: the cost of a page does not grow with the number of open tasks. Filters other than
-//! the group are checked on the joined `tasks` row as the scan goes. Tasks without a due date
-//! sort last (`due_at` is stored as `i64::MAX` there).
+//! here: the cost of a page does not grow with the number of open tasks. Due-date filters are
+//! checked on the candidate row; filters on state, flow or business key join the `tasks` row
+//! as the scan goes. Tasks without a due date sort last (`due_at` is stored as `i64::MAX`
+//! there).
 //!
 //! "My tasks" (the tasks assigned to a user) read `tasks` by `(assignee, state, due_at)`.
 //!
@@ -210,20 +211,18 @@ impl Store {
                 select
                     .expr_as(Expr::col((tc::Entity, tc::Column::TaskId)).count_distinct(), Alias::new("n"))
                     .from(tc::Entity)
-                    .inner_join(
-                        tasks::Entity,
-                        Expr::col((tasks::Entity, tasks::Column::Id)).equals((tc::Entity, tc::Column::TaskId)),
-                    )
-                    .cond_where(offered_to(scope, filter));
+                    .cond_where(offered_to(scope, filter))
+                    .cond_where(candidate_filters(filter, now));
+                join_tasks_if_needed(&mut select, filter);
             }
             InboxScope::Assigned(user) => {
                 select
                     .expr_as(Expr::col((tasks::Entity, tasks::Column::Id)).count(), Alias::new("n"))
                     .from(tasks::Entity)
-                    .and_where(Expr::col((tasks::Entity, tasks::Column::Assignee)).eq(user.as_str()));
+                    .and_where(Expr::col((tasks::Entity, tasks::Column::Assignee)).eq(user.as_str()))
+                    .cond_where(task_filters(filter, now));
             }
         }
-        select.cond_where(task_filters(filter, now));
         let row = db.query_one_raw(backend.build(&select)).await?;
         let n: i64 = match row {
             Some(row) => row.try_get("", "n")?,
@@ -265,7 +264,36 @@ fn offered_to(scope: &InboxScope, filter: &InboxFilter) -> Cond {
     if any.is_empty() { Cond::all().add(Expr::val(1).eq(0)) } else { any }
 }
 
-/// Conditions on the joined `tasks` row.
+/// Filters on the candidate row itself (its copy of the due date). Candidate rows exist only
+/// for open tasks, so an offered scope without other filters needs no `tasks` row at all.
+fn candidate_filters(filter: &InboxFilter, now: i64) -> Cond {
+    let due = || Expr::col((tc::Entity, tc::Column::DueAt));
+    let mut all = Cond::all();
+    if let Some(before) = filter.due_before {
+        all = all.add(due().lt(before));
+    }
+    if filter.overdue {
+        all = all.add(due().lt(now));
+    }
+    all
+}
+
+/// Joins `tasks` to the candidate rows, with the filters only a task row answers (state,
+/// flow, business key), when the filter has any.
+fn join_tasks_if_needed(select: &mut SelectStatement, filter: &InboxFilter) {
+    if filter.state.is_none() && filter.flow.is_none() && filter.business_key.is_none() {
+        return;
+    }
+    let only_task_row = InboxFilter { due_before: None, overdue: false, ..filter.clone() };
+    select
+        .inner_join(
+            tasks::Entity,
+            Expr::col((tasks::Entity, tasks::Column::Id)).equals((tc::Entity, tc::Column::TaskId)),
+        )
+        .cond_where(task_filters(&only_task_row, 0));
+}
+
+/// Conditions on a `tasks` row (the assigned scope, or a joined one).
 fn task_filters(filter: &InboxFilter, now: i64) -> Cond {
     let t = |c: tasks::Column| Expr::col((tasks::Entity, c));
     let mut all = Cond::all();
@@ -332,13 +360,10 @@ fn page_selects(query: &InboxQuery, limit: u64, now: i64) -> Vec<SelectStatement
                         .expr_as(key.clone(), Alias::new("k"))
                         .expr_as(id.clone(), Alias::new("task_id"))
                         .from(tc::Entity)
-                        .inner_join(
-                            tasks::Entity,
-                            Expr::col((tasks::Entity, tasks::Column::Id)).equals((tc::Entity, tc::Column::TaskId)),
-                        )
                         .and_where(Expr::col((tc::Entity, tc::Column::Kind)).eq(kind))
                         .and_where(Expr::col((tc::Entity, tc::Column::Name)).eq(name))
-                        .cond_where(task_filters(&query.filter, now));
+                        .cond_where(candidate_filters(&query.filter, now));
+                    join_tasks_if_needed(&mut select, &query.filter);
                     if let Some(cond) = after(key, id) {
                         select.cond_where(cond);
                     }
