@@ -190,6 +190,11 @@ async fn review_scenario(server: &Server) {
         .collect();
     assert!(kinds.contains(&"escalate_task") && kinds.contains(&"resolve_escalation"), "{kinds:?}");
     let supervisor = person(server, "s1", &["supervisor"]);
+    // Task records are for those working on the task; others read the case file, logged.
+    let records = "query($id: ID!) { task(id: $id) { records { kind } } }";
+    assert_eq!(supervisor.error(records, json!({ "id": review })).await, "FORBIDDEN");
+    let decided = leader.ok(records, json!({ "id": decide[0] })).await;
+    assert_eq!(decided["task"]["records"], json!([{ "kind": "text" }]));
     let log = supervisor
         .ok("query($c: ID) { accessLog(caseId: $c) { edges { node { user what purpose } } } }", json!({ "c": case_id }))
         .await;

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Enum, Result, Subscription as SubscriptionRoot};
 use chrono::{DateTime, Utc};
-use docket_engine::access::{Operation, Principal, Role, authorize};
+use docket_engine::access::{Operation, Principal, authorize};
 use docket_engine::store::{ChangeFeed, ChangeKind, TaskChange};
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
@@ -60,23 +60,12 @@ impl InboxChange {
     }
 }
 
-/// Whether a change concerns the principal's inboxes: the task is offered to one of their
-/// groups or to them, is or was theirs, was escalated to them, or they made the change;
-/// those who may read any inbox see every change.
-fn concerns(principal: &Principal, change: &TaskChange) -> bool {
-    let task = &change.task;
-    if authorize(principal, Operation::ReadAnyInbox).is_ok() || change.actor == principal.user {
-        return true;
-    }
-    if task.assignee.as_deref() == Some(principal.user.as_str()) {
-        return true;
-    }
-    let users: Vec<String> = serde_json::from_str(&task.candidate_users).unwrap_or_default();
-    let groups: Vec<String> = serde_json::from_str(&task.candidate_groups).unwrap_or_default();
-    let mine = principal.inbox_groups();
-    users.contains(&principal.user)
-        || groups.iter().any(|g| mine.contains(g))
-        || (task.state == "escalated" && principal.has_role(Role::Leader))
+/// Whether a change concerns the principal: the task is in one of its inboxes, or it made the
+/// change; those who may read any inbox see every change.
+fn concerns(store: &docket_engine::store::Store, principal: &Principal, change: &TaskChange) -> bool {
+    authorize(principal, Operation::ReadAnyInbox).is_ok()
+        || change.actor == principal.user
+        || store.session(principal).works_on(&change.task)
 }
 
 #[SubscriptionRoot]
@@ -87,11 +76,12 @@ impl Subscription {
         store(ctx)?.session(&principal).allow(Operation::ReadInbox).gql()?;
         let feed = ctx.data::<ChangeFeed>().map_err(|_| coded("UNAVAILABLE", "live updates are not running"))?;
         let receiver = feed.subscribe();
-        Ok(futures_util::stream::unfold((receiver, principal), |(mut receiver, principal)| async move {
+        let store = store(ctx)?.clone();
+        Ok(futures_util::stream::unfold((receiver, principal, store), |(mut receiver, principal, store)| async move {
             loop {
                 match receiver.recv().await {
-                    Ok(change) if concerns(&principal, &change) => {
-                        return Some((InboxChange(change), (receiver, principal)));
+                    Ok(change) if concerns(&store, &principal, &change) => {
+                        return Some((InboxChange(change), (receiver, principal, store)));
                     }
                     Ok(_) => {}
                     Err(RecvError::Lagged(missed)) => {

@@ -117,9 +117,10 @@ impl<'a> Session<'a> {
         self.store.inbox_count(scope, filter).await
     }
 
-    /// Whether the principal may see this task: it is offered to them, assigned to them,
-    /// was escalated to one of their groups, or they may read any inbox or case.
-    fn may_see(&self, task: &tasks::Model) -> bool {
+    /// Whether the task is in one of the principal's inboxes: offered to one of their groups
+    /// or roles or to them by name, held or completed by them, or escalated to a group they
+    /// are in.
+    pub fn works_on(&self, task: &tasks::Model) -> bool {
         let p = self.principal;
         if task.assignee.as_deref() == Some(p.user.as_str()) || task.completed_by.as_deref() == Some(p.user.as_str()) {
             return true;
@@ -130,8 +131,14 @@ impl<'a> Session<'a> {
         users.contains(&p.user)
             || groups.iter().any(|g| mine.contains(g))
             || (task.state == "escalated" && p.has_role(Role::Leader))
-            || authorize(p, Operation::ReadAnyInbox).is_ok()
-            || authorize(p, Operation::ReadCase).is_ok()
+    }
+
+    /// Whether the principal may see this task: it works on it, or may read any inbox or
+    /// any case.
+    fn may_see(&self, task: &tasks::Model) -> bool {
+        self.works_on(task)
+            || authorize(self.principal, Operation::ReadAnyInbox).is_ok()
+            || authorize(self.principal, Operation::ReadCase).is_ok()
     }
 
     /// A task by id, if the principal may see it.

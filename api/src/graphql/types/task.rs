@@ -9,7 +9,7 @@ use docket_engine::model::{NodeKind, UserTask};
 use docket_engine::store::entity::tasks;
 use docket_engine::store::runtime::LoadedDefinition;
 
-use super::{Record, instant, store};
+use super::{Record, instant, principal, store};
 use crate::graphql::error::OrGraphql;
 
 /// Where a task stands.
@@ -239,9 +239,17 @@ impl Task {
         Ok(self.spec(ctx, |spec| spec.deadline.as_ref().and_then(|d| d.basis.clone())).await?.flatten())
     }
 
-    /// Records attached to it.
+    /// Records attached to it; for those working on the task. Anyone else reads them in the
+    /// case file (`case(id, purpose) { records }`), where the read is logged with its purpose.
     async fn records(&self, ctx: &Context<'_>) -> Result<Vec<Record>> {
-        let records = store(ctx)?.case_records(&self.0.case_id).await.gql()?;
+        let store = store(ctx)?;
+        if !store.session(principal(ctx)?).works_on(&self.0) {
+            return Err(crate::graphql::error::coded(
+                "FORBIDDEN",
+                "the records of a task you do not work on are part of the case file: read them with case(id, purpose)",
+            ));
+        }
+        let records = store.case_records(&self.0.case_id).await.gql()?;
         Ok(records.into_iter().filter(|r| r.task_key == self.0.task_key).map(Record).collect())
     }
 
