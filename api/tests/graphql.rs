@@ -340,6 +340,23 @@ async fn admins_deploy_and_get_located_problems() {
         .ok("query($c: ID!) { case(id: $c, purpose: \"迁移核对\") { flowVersion position } }", json!({ "c": case_id }))
         .await;
     assert_eq!(file["case"], json!({ "flowVersion": 2, "position": ["a"] }));
+
+    // A message start event: a complaint received starts a case there.
+    let complaints = "id: complaints\nstart: begin\nnodes:\n  begin: { type: start, next: intake }\n  \
+                      complaint: { type: start, message: complaint_received, next: intake }\n  \
+                      intake: { type: user_task, candidates: { groups: [handler] }, next: done }\n  done: { type: end }\n";
+    let deployed = admin.ok(deploy, json!({ "s": complaints })).await;
+    assert_eq!(deployed["deployDefinition"]["problems"], json!([]), "{deployed}");
+    let by_message = "mutation($m: String!) { startCaseByMessage(input: {message: $m, businessKey: \"TS-1\", \
+                      variables: {}}) { caseId status } }";
+    let started = h.ok(by_message, json!({ "m": "complaint_received" })).await;
+    let case_id = started["startCaseByMessage"]["caseId"].clone();
+    let file =
+        h.ok("query($c: ID!) { case(id: $c, purpose: \"受理投诉\") { flow position } }", json!({ "c": case_id })).await;
+    assert_eq!(file["case"], json!({ "flow": "complaints", "position": ["intake"] }));
+    assert_eq!(h.error(by_message, json!({ "m": "nobody_listens" })).await, "NOT_FOUND");
+    let supervisor = person(&server, "s1", &["supervisor"]);
+    assert_eq!(supervisor.error(by_message, json!({ "m": "complaint_received" })).await, "FORBIDDEN");
 }
 
 /// No token, a forged or expired token, unknown roles: 401 and no data; websockets too.

@@ -200,6 +200,21 @@ pub struct StartCaseInput {
     pub idempotency_key: Option<String>,
 }
 
+/// Starting a case by a message (a message start event).
+#[derive(InputObject, Debug)]
+pub struct StartCaseByMessageInput {
+    /// The message name.
+    pub message: String,
+    /// The flow, when the message starts several.
+    pub flow: Option<String>,
+    /// The business key (case number).
+    pub business_key: Option<String>,
+    /// Variables the message carries.
+    pub variables: Option<Json<serde_json::Value>>,
+    /// A retried start with the same key returns the first result.
+    pub idempotency_key: Option<String>,
+}
+
 /// A command on a task.
 #[derive(InputObject, Debug)]
 pub struct TaskInput {

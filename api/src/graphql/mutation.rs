@@ -7,8 +7,8 @@ use super::error::{OrGraphql, from_store, invalid};
 use super::inputs::{
     AttachRecordInput, CancelCaseInput, CaseInput, CompleteTaskInput, CorrelateMessageInput, DefinitionInput,
     DeleteInboxViewInput, EscalateTaskInput, HandOverInput, MigrateCaseInput, PauseDeadlineInput,
-    RecordPublicationInput, ResolveEscalationInput, RetryIncidentInput, SaveInboxViewInput, StartCaseInput, TaskInput,
-    task_id, variables,
+    RecordPublicationInput, ResolveEscalationInput, RetryIncidentInput, SaveInboxViewInput, StartCaseByMessageInput,
+    StartCaseInput, TaskInput, task_id, variables,
 };
 use super::query::InboxView;
 use super::types::{CommandResult, DefinitionVersion, Problem, principal, store};
@@ -51,6 +51,23 @@ impl Mutation {
             input.version.map(|v| u32::try_from(v).map_err(|_| invalid("`version` must be positive"))).transpose()?;
         let executed = session
             .start_case(input.flow, version, input.business_key, variables(input.variables)?, input.idempotency_key)
+            .await
+            .gql()?;
+        Ok(done(executed, None))
+    }
+
+    /// Starts a case at the message start event of the deployed flow that starts on this
+    /// message (a complaint received, a referral from another agency).
+    async fn start_case_by_message(&self, ctx: &Context<'_>, input: StartCaseByMessageInput) -> Result<CommandResult> {
+        let session = store(ctx)?.session(principal(ctx)?);
+        let executed = session
+            .start_case_by_message(
+                &input.message,
+                input.flow.as_deref(),
+                input.business_key,
+                variables(input.variables)?,
+                input.idempotency_key,
+            )
             .await
             .gql()?;
         Ok(done(executed, None))

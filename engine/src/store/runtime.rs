@@ -109,6 +109,9 @@ pub struct StartCase {
     pub actor: String,
     /// A retried start with the same key returns the first result.
     pub idempotency_key: Option<String>,
+    /// The start event to begin at (a message or timer start event that fired); the flow's
+    /// `start:` when `None`.
+    pub at: Option<String>,
 }
 
 /// The answer to an accepted command.
@@ -408,7 +411,10 @@ impl Store {
                 business_key: start.business_key.clone(),
                 parent: None,
             },
-            command: Command::Start { variables: start.variables.clone() },
+            command: match &start.at {
+                None => Command::Start { variables: start.variables.clone() },
+                Some(node) => Command::StartAt { node: node.clone(), variables: start.variables.clone() },
+            },
             actor: start.actor.clone(),
             idempotency_key: start.idempotency_key.clone(),
             reply,

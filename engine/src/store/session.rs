@@ -10,6 +10,7 @@ use super::inbox::{InboxFilter, InboxPage, InboxQuery, InboxScope};
 use super::runtime::{Deployment, Executed, StartCase, Store};
 use crate::access::{Operation, Principal, Role, authorize};
 use crate::core::{CaseState, Command, Completion, IncidentKey, PublicationKey, RecordRef, TaskKey, Variables};
+use crate::model::{NodeKind, StartTrigger};
 use crate::problem::Problem;
 
 /// The longest idempotency key, in bytes.
@@ -348,6 +349,57 @@ impl<'a> Session<'a> {
                 variables,
                 actor: self.actor(),
                 idempotency_key: self.idempotency(idem)?,
+                at: None,
+            })
+            .await
+    }
+
+    /// Starts a case at the message start event named `message` of the newest version of a
+    /// deployed flow (of `flow` when given; otherwise the message must start exactly one flow).
+    ///
+    /// # Errors
+    /// [`StoreError::Forbidden`], [`StoreError::NotFound`] when no flow starts on the
+    /// message, [`StoreError::BadRequest`] when several do and no flow is named.
+    pub async fn start_case_by_message(
+        &self,
+        message: &str,
+        flow: Option<&str>,
+        business_key: Option<String>,
+        variables: Variables,
+        idem: Option<String>,
+    ) -> Result<Executed, StoreError> {
+        self.allow(Operation::StartCase)?;
+        let mut keys: Vec<String> = self.store.definition_rows(flow).await?.into_iter().map(|d| d.key).collect();
+        keys.dedup();
+        let mut found: Vec<(String, String)> = Vec::new();
+        for key in keys {
+            let loaded = self.store.loaded_definition(&key, None).await?;
+            for node in &loaded.definition.flow.nodes {
+                if matches!(&node.kind, NodeKind::Start(StartTrigger::Message(m)) if m == message) {
+                    found.push((key.clone(), node.id.clone()));
+                }
+            }
+        }
+        let (flow, node) = match found.len() {
+            0 => return Err(StoreError::NotFound(format!("no deployed flow starts on message `{message}`"))),
+            1 => found.remove(0),
+            _ => {
+                let flows: Vec<&str> = found.iter().map(|(f, _)| f.as_str()).collect();
+                return Err(StoreError::BadRequest(format!(
+                    "message `{message}` starts several flows ({}); name the flow",
+                    flows.join(", ")
+                )));
+            }
+        };
+        self.store
+            .start_case(StartCase {
+                flow,
+                version: None,
+                business_key,
+                variables,
+                actor: self.actor(),
+                idempotency_key: self.idempotency(idem)?,
+                at: Some(node),
             })
             .await
     }
