@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use docket_engine::core::{Actor, CaseStatus, Command, Completion, RecordRef, TaskKey, Wait};
 use docket_engine::store::{StartCase, Store, StoreError};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 
 use docket_engine::store::entity::{audit_log, cases, evidence_records, publications, task_candidates, tasks};
@@ -435,4 +435,41 @@ async fn nodes_starting_together_on_an_empty_postgres_database_all_migrate() {
     while let Some(r) = nodes.join_next().await {
         r.unwrap().expect("every node migrates (or finds it done)");
     }
+}
+
+/// A command whose idempotency key another node is using in a transaction still open: when
+/// that transaction commits, this command's work is rolled back and its caller gets the first
+/// answer. (PostgreSQL: on SQLite one writer at a time makes the race impossible.)
+#[tokio::test]
+async fn a_key_taken_by_another_node_mid_command_runs_once() {
+    let Some((store, _db)) = support::postgres().await else { return };
+    store.deploy(support::PENALTY, "test").await.unwrap();
+    // Another node's transaction holds the key (its command ran, its commit is pending).
+    let other = store.db().begin().await.unwrap();
+    let first = r#"{"case_id":"01a2154a-6035-7486-9282-778a80690dce","version":1,"status":"active"}"#;
+    other
+        .execute_unprepared(&format!(
+            "INSERT INTO idempotency_keys (key, case_id, response, created_at) VALUES ('h1\u{1f}start-9', NULL, '{first}', 0)"
+        ))
+        .await
+        .unwrap();
+    let start = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .start_case(StartCase {
+                    flow: "penalty-general".into(),
+                    actor: "h1".into(),
+                    idempotency_key: Some("h1\u{1f}start-9".into()),
+                    ..Default::default()
+                })
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    other.commit().await.unwrap();
+    let answer = start.await.unwrap().expect("answered");
+    assert_eq!(answer.case_id, "01a2154a-6035-7486-9282-778a80690dce", "the first answer");
+    assert_eq!(cases::Entity::find().count(store.db()).await.unwrap(), 0, "this command's case was rolled back");
+    store.shutdown().await;
 }

@@ -70,6 +70,15 @@ async fn run_batch(store: &Store, batch: &[Request]) -> Result<Vec<Result<Execut
                 continue;
             }
             match run_one(store, &txn, req).await {
+                Err(StoreError::KeyTaken(key)) => {
+                    // This command wrote before it learned another had its key: roll back,
+                    // answer it `CONFLICT` (its caller retries and finds the first answer),
+                    // and run the others again.
+                    txn.rollback().await?;
+                    tracing::debug!(key = %key, "idempotency key taken concurrently");
+                    failed[i] = Some(StoreError::Conflict);
+                    continue 'attempt;
+                }
                 Err(StoreError::Database(e)) => {
                     txn.rollback().await?;
                     if is_busy(&e) {

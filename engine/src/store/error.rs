@@ -54,6 +54,10 @@ pub enum StoreError {
     /// A case cannot move to the asked version of its flow.
     #[error(transparent)]
     Migration(#[from] crate::core::MigrationError),
+    /// Another transaction committed a command with this idempotency key while this one ran;
+    /// the work is rolled back and the caller retries (and finds the first answer).
+    #[error("idempotency key `{0}` was taken by a concurrent command")]
+    KeyTaken(String),
     /// The store is shutting down.
     #[error("the store is shutting down")]
     ShuttingDown,
@@ -66,7 +70,7 @@ impl StoreError {
             StoreError::Refused(e) => e.code(),
             StoreError::CaseNotFound(_) | StoreError::FlowNotFound { .. } => "NOT_FOUND",
             StoreError::Invalid(_) => "VALIDATION",
-            StoreError::Conflict => "CONFLICT",
+            StoreError::Conflict | StoreError::KeyTaken(_) => "CONFLICT",
             StoreError::IdempotencyMismatch(_) => "IDEMPOTENCY_MISMATCH",
             StoreError::Corrupt { .. } => "CORRUPT",
             StoreError::AuditBroken(_) => "AUDIT_BROKEN",
@@ -80,6 +84,9 @@ impl StoreError {
 
     /// Whether retrying the same command later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Conflict | StoreError::Database(_) | StoreError::ShuttingDown)
+        matches!(
+            self,
+            StoreError::Conflict | StoreError::KeyTaken(_) | StoreError::Database(_) | StoreError::ShuttingDown
+        )
     }
 }

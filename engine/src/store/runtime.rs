@@ -581,7 +581,7 @@ pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Requ
         }
     }
     if let Some(key) = &req.idempotency_key {
-        idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
+        let inserted = idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
             key: Set(key.clone()),
             case_id: Set(Some(executed.case_id.clone())),
             response: Set(serde_json::to_string(&executed).unwrap_or_default()),
@@ -591,6 +591,12 @@ pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Requ
         .on_conflict(OnConflict::column(idempotency_keys::Column::Key).do_nothing().to_owned())
         .exec_without_returning(txn)
         .await?;
+        if inserted == 0 {
+            // Another transaction (another committer or node) ran a command with this key and
+            // committed while this one ran: this work must not commit. The batch rolls back and
+            // runs again without it; the caller's retry then finds the first answer.
+            return Err(StoreError::KeyTaken(shown_key(key)));
+        }
     }
     Ok(executed)
 }
