@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, Result, Subscription as SubscriptionRoot};
 use chrono::{DateTime, Utc};
 use docket_engine::access::{Operation, Principal, authorize};
-use docket_engine::store::{ChangeFeed, ChangeKind, TaskChange};
+use docket_engine::store::{ChangeFeed, TaskChange};
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -15,6 +15,7 @@ pub struct Subscription;
 
 /// What happened to a task.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "docket_engine::store::ChangeKind")]
 pub enum InboxChangeKind {
     /// It entered inboxes.
     Created,
@@ -37,14 +38,7 @@ pub struct InboxChange(TaskChange);
 impl InboxChange {
     /// What happened.
     async fn kind(&self) -> InboxChangeKind {
-        match self.0.kind {
-            ChangeKind::Created => InboxChangeKind::Created,
-            ChangeKind::Assigned => InboxChangeKind::Assigned,
-            ChangeKind::Escalated => InboxChangeKind::Escalated,
-            ChangeKind::Resolved => InboxChangeKind::Resolved,
-            ChangeKind::Updated => InboxChangeKind::Updated,
-            ChangeKind::Closed => InboxChangeKind::Closed,
-        }
+        self.0.kind.into()
     }
     /// The task as it is after the change.
     async fn task(&self) -> Task {

@@ -37,6 +37,24 @@ pub fn chain_hash(prev_hash: &str, entry: &AuditEntry<'_>) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// The log row of `entry` chained to `prev_hash`, and its hash (the case's new chain head).
+pub(crate) fn log_row(entry: &AuditEntry<'_>, prev_hash: &str) -> (super::entity::audit_log::ActiveModel, String) {
+    use sea_orm::Set;
+    let hash = chain_hash(prev_hash, entry);
+    let row = super::entity::audit_log::ActiveModel {
+        case_id: Set(entry.case_id.to_owned()),
+        seq: Set(entry.seq),
+        at: Set(entry.at),
+        actor: Set(entry.actor.to_owned()),
+        kind: Set(entry.kind.to_owned()),
+        detail: Set(entry.detail.to_owned()),
+        prev_hash: Set(prev_hash.to_owned()),
+        hash: Set(hash.clone()),
+        ..Default::default()
+    };
+    (row, hash)
+}
+
 /// Where a chain breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("audit chain of case {case_id} breaks at entry {seq}: {reason}")]

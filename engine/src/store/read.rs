@@ -7,7 +7,7 @@ use std::sync::Arc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
-use super::audit::{AuditEntry, chain_hash};
+use super::audit::{AuditEntry, log_row};
 use super::entity::{
     audit_log, cases, definitions, evidence_records, idempotency_keys, inbox_views, incidents, publications,
     record_access_log, tasks, timers,
@@ -55,14 +55,6 @@ impl Store {
             q = q.filter(tasks::Column::State.is_in(["open", "escalated"]));
         }
         Ok(q.order_by_asc(tasks::Column::TaskKey).all(self.db()).await?)
-    }
-
-    /// A case row.
-    ///
-    /// # Errors
-    /// A database failure.
-    pub async fn case_row(&self, id: &str) -> Result<Option<cases::Model>, StoreError> {
-        Ok(cases::Entity::find_by_id(id.to_owned()).one(self.db()).await?)
     }
 
     /// Cases, newest first (case ids are time-ordered UUIDs), after a case id.
@@ -375,7 +367,7 @@ impl Store {
         let detail = serde_json::json!({ "from_version": from.version, "to_version": to.version }).to_string();
         let seq = row.audit_seq + 1;
         let entry = AuditEntry { case_id, seq, at: at.0, actor, kind: "migrate", detail: &detail };
-        let hash = chain_hash(&row.audit_hash, &entry);
+        let (audit_row, hash) = log_row(&entry, &row.audit_hash);
         let updated = cases::Entity::update_many()
             .col_expr(cases::Column::DefinitionId, Expr::value(to.id))
             .col_expr(cases::Column::FlowVersion, Expr::value(to.version as i32))
@@ -391,19 +383,7 @@ impl Store {
         if updated.rows_affected != 1 {
             return Err(StoreError::Conflict);
         }
-        audit_log::ActiveModel {
-            case_id: Set(case_id.to_owned()),
-            seq: Set(seq),
-            at: Set(at.0),
-            actor: Set(actor.to_owned()),
-            kind: Set("migrate".to_owned()),
-            detail: Set(detail),
-            prev_hash: Set(row.audit_hash.clone()),
-            hash: Set(hash),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+        audit_row.insert(&txn).await?;
         tasks::Entity::update_many()
             .col_expr(tasks::Column::FlowVersion, Expr::value(to.version as i32))
             .filter(tasks::Column::CaseId.eq(case_id))

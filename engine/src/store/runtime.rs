@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
-use super::audit::{AuditEntry, StoredEntry, chain_hash};
+use super::audit::{AuditEntry, StoredEntry, log_row};
 use super::effects::{CaseContext, apply_effects};
 use super::entity::{audit_log, cases, definitions, idempotency_keys};
 use super::error::StoreError;
@@ -387,6 +387,14 @@ impl Store {
         key: &str,
         version: Option<u32>,
     ) -> Result<Arc<LoadedDefinition>, StoreError> {
+        // A deployed version never changes: once prepared, it is answered from the cache
+        // (the latest version is asked of the database, since a deploy may add one).
+        if let Some(v) = version {
+            let cache = self.inner.definitions.read().expect("definitions lock");
+            if let Some(d) = cache.values().find(|d| d.key == key && d.version == v) {
+                return Ok(d.clone());
+            }
+        }
         let mut query = definitions::Entity::find().filter(definitions::Column::Key.eq(key));
         if let Some(v) = version {
             query = query.filter(definitions::Column::Version.eq(v as i32));
@@ -668,7 +676,7 @@ async fn apply_command(
     let detail = serde_json::json!({ "command": command, "effects": &effects }).to_string();
     let seq = audit_seq + 1;
     let entry = AuditEntry { case_id: &case_id, seq, at: at.0, actor, kind: command_name, detail: &detail };
-    let hash = chain_hash(&audit_hash, &entry);
+    let (audit_row, hash) = log_row(&entry, &audit_hash);
     let status = status_word(state.status);
     if let Target::New { definition, business_key, parent } = target {
         cases::Entity::insert(cases::ActiveModel {
@@ -707,19 +715,7 @@ async fn apply_command(
             return Err(StoreError::Conflict);
         }
     }
-    audit_log::Entity::insert(audit_log::ActiveModel {
-        case_id: Set(case_id.clone()),
-        seq: Set(seq),
-        at: Set(at.0),
-        actor: Set(actor.to_owned()),
-        kind: Set(command_name.to_owned()),
-        detail: Set(detail),
-        prev_hash: Set(audit_hash),
-        hash: Set(hash),
-        ..Default::default()
-    })
-    .exec_without_returning(txn)
-    .await?;
+    audit_log::Entity::insert(audit_row).exec_without_returning(txn).await?;
     let context = CaseContext { case_id: &case_id, business_key: business_key.as_deref(), loaded: &loaded, at, actor };
     apply_effects(txn, &context, command, &effects).await?;
     let follow_ups = follow_ups(store, txn, &case_id, &state, &effects, parent).await?;

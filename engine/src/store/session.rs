@@ -43,16 +43,6 @@ impl Store {
 }
 
 impl<'a> Session<'a> {
-    /// The principal.
-    pub fn principal(&self) -> &'a Principal {
-        self.principal
-    }
-
-    /// The store, for reads that need no check beyond one already made.
-    pub fn store(&self) -> &'a Store {
-        self.store
-    }
-
     /// Checks the access policy.
     ///
     /// # Errors

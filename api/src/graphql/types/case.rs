@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use docket_engine::core::{CaseState, CaseStatus};
+use docket_engine::core::CaseState;
 use docket_engine::store::Page;
 use docket_engine::store::entity::cases;
 
@@ -12,7 +12,7 @@ use crate::graphql::error::OrGraphql;
 
 /// Where a case stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "CaseStatus")]
+#[graphql(name = "CaseStatus", remote = "docket_engine::core::CaseStatus")]
 pub enum CaseStatusValue {
     /// Not started.
     New,
@@ -28,20 +28,6 @@ pub enum CaseStatusValue {
     Cancelled,
     /// Ended with an unhandled error.
     Failed,
-}
-
-impl From<CaseStatus> for CaseStatusValue {
-    fn from(s: CaseStatus) -> Self {
-        match s {
-            CaseStatus::New => CaseStatusValue::New,
-            CaseStatus::Active => CaseStatusValue::Active,
-            CaseStatus::Suspended => CaseStatusValue::Suspended,
-            CaseStatus::Completed => CaseStatusValue::Completed,
-            CaseStatus::Terminated => CaseStatusValue::Terminated,
-            CaseStatus::Cancelled => CaseStatusValue::Cancelled,
-            CaseStatus::Failed => CaseStatusValue::Failed,
-        }
-    }
 }
 
 impl CaseStatusValue {
