@@ -22,6 +22,7 @@ use sea_orm_migration::prelude::*;
 mod indexes;
 mod m20261125_000001_schema;
 mod m20261126_000002_access;
+mod m20261127_000003_start_timers;
 
 /// Every table the migrations create, in creation order (drop in reverse).
 pub const TABLES: &[&str] = &[
@@ -39,6 +40,7 @@ pub const TABLES: &[&str] = &[
     "idempotency_keys",
     "record_access_log",
     "inbox_views",
+    "start_timers",
 ];
 
 /// Docket's migrator: the ordered list of schema migrations. Applied migrations are recorded
@@ -48,6 +50,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_schema::Migration), Box::new(m20261126_000002_access::Migration)]
+        vec![
+            Box::new(m20261125_000001_schema::Migration),
+            Box::new(m20261126_000002_access::Migration),
+            Box::new(m20261127_000003_start_timers::Migration),
+        ]
     }
 }

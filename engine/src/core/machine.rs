@@ -411,20 +411,7 @@ impl<'a, 's> Machine<'a, 's> {
 
     /// When a timer armed now fires.
     fn timer_due(&self, timer: &Timer) -> Result<Timestamp, String> {
-        match &timer.spec {
-            TimerSpec::Duration { millis, .. } => Ok(Timestamp(self.now().0.saturating_add(*millis))),
-            TimerSpec::Date(at) => Ok(*at),
-            TimerSpec::Cycle { source, schedule } => schedule
-                .after(&self.now().to_local())
-                .next()
-                .map(|at| Timestamp::from_datetime(&at))
-                .ok_or_else(|| format!("cron cycle `{source}` has no further occurrence")),
-            TimerSpec::Period(period) => {
-                let calendar = self.env.calendar.ok_or("the flow has no calendar for a legal period")?;
-                let date = calendar.add(self.now().local_date(), *period).map_err(|e| e.to_string())?;
-                Ok(Timestamp::end_of_local_day(date))
-            }
-        }
+        timer.due_after(self.now(), self.env.calendar)
     }
 
     /// Arms a timer for a token; on failure raises an incident and returns `None`.

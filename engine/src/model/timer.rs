@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::Loc;
-use crate::calendar::Period;
+use crate::calendar::{Calendar, Period};
 use crate::time::Timestamp;
 
 /// When a timer fires, as written in a flow.
@@ -49,4 +49,34 @@ pub struct Timer {
     pub spec: TimerSpec,
     /// Where it was written.
     pub loc: Loc,
+}
+
+impl Timer {
+    /// When this timer fires if armed at `now`: a duration after `now`, its date, the cycle's
+    /// next occurrence after `now`, or the end of the period's last day on `calendar`.
+    ///
+    /// # Errors
+    /// A cycle with no further occurrence, a period without a calendar, or a period that needs
+    /// a day outside the calendar's known years.
+    pub fn due_after(&self, now: Timestamp, calendar: Option<&Calendar>) -> Result<Timestamp, String> {
+        match &self.spec {
+            TimerSpec::Duration { millis, .. } => Ok(Timestamp(now.0.saturating_add(*millis))),
+            TimerSpec::Date(at) => Ok(*at),
+            TimerSpec::Cycle { source, schedule } => schedule
+                .after(&now.to_local())
+                .next()
+                .map(|at| Timestamp::from_datetime(&at))
+                .ok_or_else(|| format!("cron cycle `{source}` has no further occurrence")),
+            TimerSpec::Period(period) => {
+                let calendar = calendar.ok_or("the flow has no calendar for a legal period")?;
+                let date = calendar.add(now.local_date(), *period).map_err(|e| e.to_string())?;
+                Ok(Timestamp::end_of_local_day(date))
+            }
+        }
+    }
+
+    /// Whether the timer fires again and again (a cron cycle) rather than once.
+    pub fn repeats(&self) -> bool {
+        matches!(self.spec, TimerSpec::Cycle { .. })
+    }
 }

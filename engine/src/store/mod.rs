@@ -13,6 +13,7 @@
 //!   record-access log, saved views) and case migration.
 //! - [`session`]: the front door for a signed-in principal: the access policy, then the store.
 //! - [`feed`]: the inbox change feed (the audit log, tailed by every node).
+//! - `start_timers`: timer start events (scheduled at deploy, fired by the timer worker).
 //! - [`workers`]: the timer worker and the job executor.
 //! - [`error`]: [`StoreError`] with stable codes.
 
@@ -26,6 +27,7 @@ pub mod inbox;
 pub mod read;
 pub mod runtime;
 pub mod session;
+mod start_timers;
 pub mod workers;
 
 pub use error::StoreError;

@@ -345,7 +345,7 @@ impl Store {
             .map(|d| d.version)
             .unwrap_or(0);
         let version = latest + 1;
-        definitions::ActiveModel {
+        let inserted = definitions::ActiveModel {
             key: Set(flow.id.clone()),
             version: Set(version),
             name: Set(flow.name.clone()),
@@ -357,6 +357,7 @@ impl Store {
         }
         .insert(&txn)
         .await?;
+        super::start_timers::replace(&txn, inserted.id, &flow, self.now(), self.inner.calendars).await?;
         txn.commit().await?;
         tracing::info!(flow = %flow.id, version, "deployed");
         Ok(Deployment { key: flow.id, version: version as u32, created: true })

@@ -1,8 +1,9 @@
-//! Workers that run in every node: the timer worker fires due timers, the job executor runs
-//! service-task jobs. Due rows are taken with a lease (and `FOR UPDATE SKIP LOCKED` on
-//! PostgreSQL), so several nodes share the work; a node that dies loses its lease and
-//! another node takes the row over. Firing is exactly-once because the row is consumed in
-//! the same transaction as the case change, and the core ignores a timer it no longer holds.
+//! Workers that run in every node: the timer worker fires due timers (of cases, and timer
+//! start events that begin cases), the job executor runs service-task jobs. Due rows are
+//! taken with a lease (and `FOR UPDATE SKIP LOCKED` on PostgreSQL), so several nodes share the
+//! work; a node that dies loses its lease and another node takes the row over. Firing is
+//! exactly-once because the row is consumed in the same transaction as the case change, and
+//! the core ignores a timer it no longer holds (a timer start event: see `start_timers`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -12,11 +13,14 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
-use sea_orm::{ColumnTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseBackend, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::entity::{jobs, timers};
+use super::entity::{jobs, start_timers, timers};
 use super::error::StoreError;
 use super::runtime::Store;
 use crate::core::{Command, JobKey, TimerKey, Variables};
@@ -191,6 +195,14 @@ async fn timer_loop(store: Store, config: WorkerConfig, mut stop: watch::Receive
             });
         }
         while fired.join_next().await.is_some() {}
+        match take_due_start_timers(&store, &config).await {
+            Ok(starts) => {
+                for row in starts {
+                    super::start_timers::fire(&store, row).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "taking due start timers failed"),
+        }
         if !full && idle(&mut stop, config.poll_interval).await {
             return;
         }
@@ -214,22 +226,52 @@ async fn record_queue_depths(store: &Store) -> Result<(), StoreError> {
 
 /// Takes due, unleased timers and leases them to this node.
 async fn take_due_timers(store: &Store, config: &WorkerConfig) -> Result<Vec<timers::Model>, StoreError> {
+    use timers::Column as C;
+    let columns = LeaseColumns { id: C::Id, due: C::DueAt, owner: C::LeaseOwner, until: C::LeaseUntil };
+    take_leased::<timers::Entity>(store, config, columns, Condition::all()).await
+}
+
+/// Takes due, unleased timer start events and leases them to this node.
+async fn take_due_start_timers(store: &Store, config: &WorkerConfig) -> Result<Vec<start_timers::Model>, StoreError> {
+    use start_timers::Column as C;
+    let columns = LeaseColumns { id: C::Id, due: C::DueAt, owner: C::LeaseOwner, until: C::LeaseUntil };
+    take_leased::<start_timers::Entity>(store, config, columns, Condition::all()).await
+}
+
+/// The columns of a table whose rows workers take with a lease.
+struct LeaseColumns<C> {
+    id: C,
+    due: C,
+    owner: C,
+    until: C,
+}
+
+/// Takes up to `config.batch` rows that are due and not leased (and match `filter`), oldest
+/// first, and leases them to this node, in one transaction. On PostgreSQL rows another node
+/// is taking are skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one writer at a time.
+async fn take_leased<E: EntityTrait>(
+    store: &Store,
+    config: &WorkerConfig,
+    columns: LeaseColumns<E::Column>,
+    filter: Condition,
+) -> Result<Vec<E::Model>, StoreError> {
     let at = store.now().0;
     let txn = store.begin_write().await?;
-    let mut query = timers::Entity::find()
-        .filter(timers::Column::DueAt.lte(at))
-        .filter(timers::Column::LeaseUntil.is_null().or(timers::Column::LeaseUntil.lt(at)))
-        .order_by_asc(timers::Column::DueAt)
+    let mut query = E::find()
+        .filter(filter)
+        .filter(columns.due.lte(at))
+        .filter(columns.until.is_null().or(columns.until.lt(at)))
+        .order_by_asc(columns.due)
         .limit(config.batch);
     if store.db().get_database_backend() == DatabaseBackend::Postgres {
         query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let rows = query.all(&txn).await?;
     if !rows.is_empty() {
-        timers::Entity::update_many()
-            .col_expr(timers::Column::LeaseOwner, Expr::value(config.node_id.clone()))
-            .col_expr(timers::Column::LeaseUntil, Expr::value(at + config.lease.as_millis() as i64))
-            .filter(timers::Column::Id.is_in(rows.iter().map(|r| r.id)))
+        E::update_many()
+            .col_expr(columns.owner, Expr::value(config.node_id.clone()))
+            .col_expr(columns.until, Expr::value(at + config.lease.as_millis() as i64))
+            .filter(columns.id.is_in(rows.iter().map(|r| r.get(columns.id))))
             .exec(&txn)
             .await?;
     }
@@ -300,26 +342,8 @@ async fn take_ready_jobs(
     config: &WorkerConfig,
     types: &[String],
 ) -> Result<Vec<jobs::Model>, StoreError> {
-    let at = store.now().0;
-    let txn = store.begin_write().await?;
-    let mut query = jobs::Entity::find()
-        .filter(jobs::Column::JobType.is_in(types.iter().cloned()))
-        .filter(jobs::Column::RunAt.lte(at))
-        .filter(jobs::Column::LeaseUntil.is_null().or(jobs::Column::LeaseUntil.lt(at)))
-        .order_by_asc(jobs::Column::RunAt)
-        .limit(config.batch);
-    if store.db().get_database_backend() == DatabaseBackend::Postgres {
-        query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let rows = query.all(&txn).await?;
-    if !rows.is_empty() {
-        jobs::Entity::update_many()
-            .col_expr(jobs::Column::LeaseOwner, Expr::value(config.node_id.clone()))
-            .col_expr(jobs::Column::LeaseUntil, Expr::value(at + config.lease.as_millis() as i64))
-            .filter(jobs::Column::Id.is_in(rows.iter().map(|r| r.id)))
-            .exec(&txn)
-            .await?;
-    }
-    txn.commit().await?;
-    Ok(rows)
+    use jobs::Column as C;
+    let columns = LeaseColumns { id: C::Id, due: C::RunAt, owner: C::LeaseOwner, until: C::LeaseUntil };
+    let filter = Condition::all().add(C::JobType.is_in(types.iter().cloned()));
+    take_leased::<jobs::Entity>(store, config, columns, filter).await
 }
