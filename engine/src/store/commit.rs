@@ -3,14 +3,98 @@
 
 use std::sync::Arc;
 
-use sea_orm::DbErr;
+use sea_orm::sea_query::{InsertStatement, SelectStatement};
+use sea_orm::{DatabaseTransaction, DbErr, StatementBuilder};
 use tokio::sync::{Mutex, mpsc};
 
+use super::command_db::{CommandDb, CommandRow};
 use super::error::StoreError;
 use super::runtime::{Executed, Request, Store, run_one};
+use super::sqlite_writer::SqliteWriter;
+
+/// Where a committer writes.
+#[derive(Clone)]
+pub(crate) enum Writer {
+    /// Transactions on the store's connection pool.
+    Pool,
+    /// The SQLite committer's own connection (see `sqlite_writer`).
+    Sqlite(Arc<SqliteWriter>),
+}
+
+/// A batch's transaction.
+trait BatchTxn: CommandDb + Send + Sized {
+    async fn commit(self) -> Result<(), DbErr>;
+    async fn rollback(self) -> Result<(), DbErr>;
+}
+
+impl BatchTxn for DatabaseTransaction {
+    async fn commit(self) -> Result<(), DbErr> {
+        DatabaseTransaction::commit(self).await
+    }
+
+    async fn rollback(self) -> Result<(), DbErr> {
+        DatabaseTransaction::rollback(self).await
+    }
+}
+
+/// A transaction on the SQLite writer (`BEGIN IMMEDIATE` ... `COMMIT`), rolled back if it is
+/// dropped unfinished.
+struct SqliteTxn(Option<Arc<SqliteWriter>>);
+
+impl SqliteTxn {
+    fn begin(writer: &Arc<SqliteWriter>) -> Result<SqliteTxn, DbErr> {
+        writer.batch("BEGIN IMMEDIATE")?;
+        Ok(SqliteTxn(Some(writer.clone())))
+    }
+
+    fn writer(&self) -> Result<&SqliteWriter, DbErr> {
+        self.0.as_deref().ok_or_else(|| DbErr::Custom("the transaction is finished".into()))
+    }
+
+    fn finish(mut self, sql: &str) -> Result<(), DbErr> {
+        match self.0.take() {
+            Some(writer) => writer.batch(sql),
+            None => Err(DbErr::Custom("the transaction is finished".into())),
+        }
+    }
+}
+
+impl Drop for SqliteTxn {
+    fn drop(&mut self) {
+        if let Some(writer) = self.0.take()
+            && let Err(e) = writer.batch("ROLLBACK")
+        {
+            tracing::warn!(error = %e, "rolling back an abandoned batch failed");
+        }
+    }
+}
+
+impl CommandDb for SqliteTxn {
+    async fn run_statement<S: StatementBuilder + Sync>(&self, stmt: &S) -> Result<u64, DbErr> {
+        self.writer()?.run_statement(stmt).await
+    }
+
+    async fn first_row<M: CommandRow>(&self, stmt: &SelectStatement) -> Result<Option<M>, DbErr> {
+        self.writer()?.first_row(stmt).await
+    }
+
+    async fn insert_returning_id(&self, stmt: InsertStatement) -> Result<i64, DbErr> {
+        self.writer()?.insert_returning_id(stmt).await
+    }
+}
+
+impl BatchTxn for SqliteTxn {
+    async fn commit(self) -> Result<(), DbErr> {
+        self.finish("COMMIT")
+    }
+
+    async fn rollback(self) -> Result<(), DbErr> {
+        self.finish("ROLLBACK")
+    }
+}
 
 /// Takes batches from the queue until it closes and is drained.
-pub(crate) async fn committer(store: Store, queue: Arc<Mutex<mpsc::Receiver<Request>>>) {
+pub(crate) async fn committer(store: Store, queue: Arc<Mutex<mpsc::Receiver<Request>>>, writer: Writer) {
     let max = store.inner.config.max_batch.max(1);
     loop {
         let batch = {
@@ -26,13 +110,17 @@ pub(crate) async fn committer(store: Store, queue: Arc<Mutex<mpsc::Receiver<Requ
             batch
         };
         metrics::histogram!("docket_commit_batch_size").record(batch.len() as f64);
-        commit_batch(&store, batch).await;
+        commit_batch(&store, &writer, batch).await;
     }
 }
 
 /// Runs a batch and answers every caller.
-async fn commit_batch(store: &Store, batch: Vec<Request>) {
-    let results = match run_batch(store, &batch).await {
+async fn commit_batch(store: &Store, writer: &Writer, batch: Vec<Request>) {
+    let outcome = match writer {
+        Writer::Pool => run_batch(store, &batch, || store.begin_write()).await,
+        Writer::Sqlite(w) => run_batch(store, &batch, || std::future::ready(SqliteTxn::begin(w))).await,
+    };
+    let results = match outcome {
         Ok(results) => results,
         Err(e) => {
             tracing::warn!(error = %e, commands = batch.len(), "batch transaction failed");
@@ -60,10 +148,14 @@ async fn commit_batch(store: &Store, batch: Vec<Request>) {
 /// command that fails in the database spoils the transaction: it is rolled back, that command
 /// is answered with its error, and the batch runs again without it, so its neighbours are
 /// unaffected (and answered only after the commit that holds their work).
-async fn run_batch(store: &Store, batch: &[Request]) -> Result<Vec<Result<Executed, StoreError>>, DbErr> {
+async fn run_batch<T: BatchTxn, F: Future<Output = Result<T, DbErr>>>(
+    store: &Store,
+    batch: &[Request],
+    begin: impl Fn() -> F,
+) -> Result<Vec<Result<Executed, StoreError>>, DbErr> {
     let mut failed: Vec<Option<StoreError>> = batch.iter().map(|_| None).collect();
     'attempt: loop {
-        let txn = store.begin_write().await?;
+        let txn = begin().await?;
         let mut answers = Vec::with_capacity(batch.len());
         for (i, req) in batch.iter().enumerate() {
             if failed[i].is_some() {

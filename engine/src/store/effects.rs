@@ -1,7 +1,9 @@
 //! Carrying out the core's effects on the tables, inside the command's transaction.
 
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait, Set};
+
+use super::command_db::{CommandDb, FirstIn, RunIn};
 
 use super::entity::{evidence_records, incidents, jobs, outbox, publications, task_candidates, tasks, timers};
 use super::error::StoreError;
@@ -27,7 +29,7 @@ pub(crate) struct CaseContext<'a> {
 
 /// Applies every effect of one command, in order.
 pub(crate) async fn apply_effects(
-    txn: &DatabaseTransaction,
+    txn: &impl CommandDb,
     case: &CaseContext<'_>,
     command: &Command,
     effects: &[Effect],
@@ -39,7 +41,7 @@ pub(crate) async fn apply_effects(
             timers::Entity::delete_many()
                 .filter(timers::Column::CaseId.eq(case_id))
                 .filter(timers::Column::TimerKey.eq(timer.0 as i32))
-                .exec(txn)
+                .run_in(txn)
                 .await?;
         }
         Command::Published { publication } => {
@@ -50,14 +52,14 @@ pub(crate) async fn apply_effects(
                 .filter(publications::Column::CaseId.eq(case_id))
                 .filter(publications::Column::PublicationKey.eq(publication.0 as i32))
                 .filter(publications::Column::PublishedAt.is_null())
-                .exec(txn)
+                .run_in(txn)
                 .await?;
         }
         Command::JobSucceeded { job, .. } | Command::JobFailed { job, .. } => {
             jobs::Entity::delete_many()
                 .filter(jobs::Column::CaseId.eq(case_id))
                 .filter(jobs::Column::JobKey.eq(job.0 as i32))
-                .exec(txn)
+                .run_in(txn)
                 .await?;
         }
         _ => {}
@@ -73,7 +75,7 @@ pub(crate) async fn apply_effects(
         timers::Entity::delete_many()
             .filter(timers::Column::CaseId.eq(case_id))
             .filter(timers::Column::TimerKey.is_in(cancelled))
-            .exec(txn)
+            .run_in(txn)
             .await?;
     }
     let armed: Vec<timers::ActiveModel> = effects
@@ -98,7 +100,7 @@ pub(crate) async fn apply_effects(
                     .update_columns([timers::Column::DueAt, timers::Column::LeaseOwner, timers::Column::LeaseUntil])
                     .to_owned(),
             )
-            .exec_without_returning(txn)
+            .run_in(txn)
             .await?;
     }
     for effect in effects {
@@ -107,13 +109,13 @@ pub(crate) async fn apply_effects(
     Ok(())
 }
 
-async fn apply(txn: &DatabaseTransaction, case: &CaseContext<'_>, effect: &Effect) -> Result<(), StoreError> {
+async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) -> Result<(), StoreError> {
     let CaseContext { case_id, business_key, loaded, at, actor } = *case;
     let flow = &loaded.definition.flow;
     match effect {
         Effect::CreateTask { task, node, instance: _, candidates, assignee, priority, due } => {
             let n = flow.node(*node);
-            let model = tasks::Entity::insert(tasks::ActiveModel {
+            let row = tasks::Entity::insert(tasks::ActiveModel {
                 case_id: Set(case_id.to_owned()),
                 task_key: Set(task.0 as i32),
                 node_id: Set(n.id.clone()),
@@ -133,14 +135,14 @@ async fn apply(txn: &DatabaseTransaction, case: &CaseContext<'_>, effect: &Effec
                 outcome: Set(None),
                 ..Default::default()
             })
-            .exec(txn)
-            .await?;
-            insert_candidates(txn, model.last_insert_id, candidates, *priority, due.map(|d| d.0), at.0).await?;
+            .into_query();
+            let id = txn.insert_returning_id(row).await?;
+            insert_candidates(txn, id, candidates, *priority, due.map(|d| d.0), at.0).await?;
         }
         Effect::AssignTask { task, assignee } => {
             task_rows(case_id, *task)
                 .col_expr(tasks::Column::Assignee, Expr::value(assignee.clone()))
-                .exec(txn)
+                .run_in(txn)
                 .await?;
         }
         Effect::CompleteTask { task, by, outcome, records } => {
@@ -149,7 +151,7 @@ async fn apply(txn: &DatabaseTransaction, case: &CaseContext<'_>, effect: &Effec
                 .col_expr(tasks::Column::CompletedBy, Expr::value(by.clone()))
                 .col_expr(tasks::Column::Outcome, Expr::value(outcome.clone()))
                 .col_expr(tasks::Column::ClosedAt, Expr::value(at.0))
-                .exec(txn)
+                .run_in(txn)
                 .await?;
             drop_candidates(txn, case_id, *task).await?;
             for record in records {
@@ -158,14 +160,14 @@ async fn apply(txn: &DatabaseTransaction, case: &CaseContext<'_>, effect: &Effec
         }
         Effect::AttachRecord { task, record } => insert_record(txn, case_id, *task, record, actor, at).await?,
         Effect::EscalateTask { task, to, .. } => {
-            task_rows(case_id, *task).col_expr(tasks::Column::State, Expr::value("escalated")).exec(txn).await?;
+            task_rows(case_id, *task).col_expr(tasks::Column::State, Expr::value("escalated")).run_in(txn).await?;
             if let Some(row) = task_row(txn, case_id, *task).await? {
                 let ruling = Candidates { users: Vec::new(), groups: vec![to.clone()] };
                 insert_candidates(txn, row.id, &ruling, row.priority, row.due_at, row.created_at).await?;
             }
         }
         Effect::ResolveEscalation { task, release, .. } => {
-            task_rows(case_id, *task).col_expr(tasks::Column::State, Expr::value("open")).exec(txn).await?;
+            task_rows(case_id, *task).col_expr(tasks::Column::State, Expr::value("open")).run_in(txn).await?;
             if let Some(group) = release
                 && let Some(id) = task_id(txn, case_id, *task).await?
             {
@@ -173,7 +175,7 @@ async fn apply(txn: &DatabaseTransaction, case: &CaseContext<'_>, effect: &Effec
                     .filter(task_candidates::Column::TaskId.eq(id))
                     .filter(task_candidates::Column::Kind.eq("group"))
                     .filter(task_candidates::Column::Name.eq(group.as_str()))
-                    .exec(txn)
+                    .run_in(txn)
                     .await?;
             }
         }
@@ -181,18 +183,18 @@ async fn apply(txn: &DatabaseTransaction, case: &CaseContext<'_>, effect: &Effec
             task_rows(case_id, *task)
                 .col_expr(tasks::Column::State, Expr::value("cancelled"))
                 .col_expr(tasks::Column::ClosedAt, Expr::value(at.0))
-                .exec(txn)
+                .run_in(txn)
                 .await?;
             drop_candidates(txn, case_id, *task).await?;
         }
         Effect::SetTaskDue { task, due } => {
             let due = due.map(|d| d.0);
-            task_rows(case_id, *task).col_expr(tasks::Column::DueAt, Expr::value(due)).exec(txn).await?;
+            task_rows(case_id, *task).col_expr(tasks::Column::DueAt, Expr::value(due)).run_in(txn).await?;
             if let Some(id) = task_id(txn, case_id, *task).await? {
                 task_candidates::Entity::update_many()
                     .col_expr(task_candidates::Column::DueAt, Expr::value(due.unwrap_or(NO_DUE)))
                     .filter(task_candidates::Column::TaskId.eq(id))
-                    .exec(txn)
+                    .run_in(txn)
                     .await?;
             }
         }
@@ -234,7 +236,7 @@ async fn apply(txn: &DatabaseTransaction, case: &CaseContext<'_>, effect: &Effec
                         ])
                         .to_owned(),
                 )
-                .exec_without_returning(txn)
+                .run_in(txn)
                 .await?;
             if *attempt > 1 {
                 metrics::counter!("docket_job_retries_total").increment(1);
@@ -244,7 +246,7 @@ async fn apply(txn: &DatabaseTransaction, case: &CaseContext<'_>, effect: &Effec
             jobs::Entity::delete_many()
                 .filter(jobs::Column::CaseId.eq(case_id))
                 .filter(jobs::Column::JobKey.eq(job.0 as i32))
-                .exec(txn)
+                .run_in(txn)
                 .await?;
         }
         Effect::RaiseIncident { incident, node, code, message } => {
@@ -258,7 +260,7 @@ async fn apply(txn: &DatabaseTransaction, case: &CaseContext<'_>, effect: &Effec
                 resolved_at: Set(None),
                 ..Default::default()
             })
-            .exec_without_returning(txn)
+            .run_in(txn)
             .await?;
         }
         Effect::ResolveIncident { incident } => {
@@ -266,7 +268,7 @@ async fn apply(txn: &DatabaseTransaction, case: &CaseContext<'_>, effect: &Effec
                 .col_expr(incidents::Column::ResolvedAt, Expr::value(at.0))
                 .filter(incidents::Column::CaseId.eq(case_id))
                 .filter(incidents::Column::IncidentKey.eq(incident.0 as i32))
-                .exec(txn)
+                .run_in(txn)
                 .await?;
         }
         Effect::OpenPublication { publication, node, category, due } => {
@@ -280,7 +282,7 @@ async fn apply(txn: &DatabaseTransaction, case: &CaseContext<'_>, effect: &Effec
                 published_at: Set(None),
                 ..Default::default()
             })
-            .exec_without_returning(txn)
+            .run_in(txn)
             .await?;
         }
         Effect::StartCall { .. } | Effect::CancelCall { .. } | Effect::Escalate { .. } | Effect::CloseCase { .. } => {
@@ -306,20 +308,20 @@ fn task_rows(case_id: &str, task: TaskKey) -> sea_orm::UpdateMany<tasks::Entity>
         .filter(tasks::Column::TaskKey.eq(task.0 as i32))
 }
 
-async fn task_row(txn: &DatabaseTransaction, case_id: &str, task: TaskKey) -> Result<Option<tasks::Model>, StoreError> {
+async fn task_row(txn: &impl CommandDb, case_id: &str, task: TaskKey) -> Result<Option<tasks::Model>, StoreError> {
     Ok(tasks::Entity::find()
         .filter(tasks::Column::CaseId.eq(case_id))
         .filter(tasks::Column::TaskKey.eq(task.0 as i32))
-        .one(txn)
+        .first_in(txn)
         .await?)
 }
 
-async fn task_id(txn: &DatabaseTransaction, case_id: &str, task: TaskKey) -> Result<Option<i64>, StoreError> {
+async fn task_id(txn: &impl CommandDb, case_id: &str, task: TaskKey) -> Result<Option<i64>, StoreError> {
     Ok(task_row(txn, case_id, task).await?.map(|t| t.id))
 }
 
 async fn insert_candidates(
-    txn: &DatabaseTransaction,
+    txn: &impl CommandDb,
     task_id: i64,
     candidates: &Candidates,
     priority: i32,
@@ -353,12 +355,12 @@ async fn insert_candidates(
             .do_nothing()
             .to_owned(),
         )
-        .exec_without_returning(txn)
+        .run_in(txn)
         .await?;
     Ok(())
 }
 
-async fn drop_candidates(txn: &DatabaseTransaction, case_id: &str, task: TaskKey) -> Result<(), StoreError> {
+async fn drop_candidates(txn: &impl CommandDb, case_id: &str, task: TaskKey) -> Result<(), StoreError> {
     let task_ids = sea_orm::sea_query::Query::select()
         .column(tasks::Column::Id)
         .from(tasks::Entity)
@@ -367,13 +369,13 @@ async fn drop_candidates(txn: &DatabaseTransaction, case_id: &str, task: TaskKey
         .to_owned();
     task_candidates::Entity::delete_many()
         .filter(task_candidates::Column::TaskId.in_subquery(task_ids))
-        .exec(txn)
+        .run_in(txn)
         .await?;
     Ok(())
 }
 
 async fn insert_record(
-    txn: &DatabaseTransaction,
+    txn: &impl CommandDb,
     case_id: &str,
     task: TaskKey,
     record: &RecordRef,
@@ -391,14 +393,14 @@ async fn insert_record(
         attached_at: Set(at.0),
         ..Default::default()
     })
-    .exec_without_returning(txn)
+    .run_in(txn)
     .await?;
     Ok(())
 }
 
 /// Writes an event to the outbox, in the command's transaction.
 async fn emit(
-    txn: &DatabaseTransaction,
+    txn: &impl CommandDb,
     case_id: &str,
     kind: &str,
     payload: serde_json::Value,
@@ -412,7 +414,7 @@ async fn emit(
         delivered_at: Set(None),
         ..Default::default()
     })
-    .exec_without_returning(txn)
+    .run_in(txn)
     .await?;
     Ok(())
 }

@@ -6,7 +6,9 @@
 //! - [`runtime`]: [`Store`]: connect, migrate, deploy, start cases, run commands.
 //! - `commit`: group commit (one transaction per batch; a command failing in the database is
 //!   taken out and the batch re-run).
+//! - `command_db`: what a command's transaction runs, on either kind of connection.
 //! - `effects`: the core's effects carried out on the tables.
+//! - `sqlite_writer`: the SQLite committer's own connection (statements run on its thread).
 //! - [`audit`]: the hash-chained audit trail and its verification.
 //! - [`inbox`]: inbox queries (filters, sorts, keyset pages).
 //! - [`read`]: the read side (tasks, cases, timelines, definitions, incidents, the
@@ -18,6 +20,7 @@
 //! - [`error`]: [`StoreError`] with stable codes.
 
 pub mod audit;
+mod command_db;
 mod commit;
 mod effects;
 pub mod entity;
@@ -27,6 +30,7 @@ pub mod inbox;
 pub mod read;
 pub mod runtime;
 pub mod session;
+mod sqlite_writer;
 mod start_timers;
 pub mod workers;
 

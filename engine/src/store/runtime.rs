@@ -24,9 +24,12 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 use super::audit::{AuditEntry, StoredEntry, log_row};
+use super::command_db::{CommandDb, FirstIn, RunIn};
+use super::commit::{self, Writer};
 use super::effects::{CaseContext, apply_effects};
 use super::entity::{audit_log, cases, definitions, idempotency_keys};
 use super::error::StoreError;
+use super::sqlite_writer::SqliteWriter;
 use crate::calendar::Calendars;
 use crate::core::{self, CallKey, CaseState, CaseStatus, Command, Definition, Env, Variables};
 use crate::time::Timestamp;
@@ -207,20 +210,44 @@ impl Store {
             committers: tokio::sync::Mutex::new(Vec::new()),
         });
         let store = Store { inner };
-        store.start_committers().await;
+        store.start_committers().await?;
         Ok(store)
     }
 
-    async fn start_committers(&self) {
+    async fn start_committers(&self) -> Result<(), StoreError> {
         let (tx, rx) = mpsc::channel::<Request>(4096);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let mut handles = self.inner.committers.lock().await;
-        for _ in 0..self.inner.config.committers.max(1) {
-            let store = self.clone();
-            let rx = rx.clone();
-            handles.push(tokio::spawn(async move { super::commit::committer(store, rx).await }));
+        match super::sqlite_writer::file_of(&self.inner.config.url) {
+            Some(path) => {
+                // SQLite: one committer, on a thread of its own with a connection of its own.
+                let writer = Arc::new(SqliteWriter::open(path)?);
+                let store = self.clone();
+                let (finished, wait) = oneshot::channel::<()>();
+                std::thread::Builder::new()
+                    .name("docket-committer".into())
+                    .spawn(move || {
+                        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                            Ok(rt) => rt.block_on(commit::committer(store, rx, Writer::Sqlite(writer))),
+                            Err(e) => tracing::error!(error = %e, "the SQLite committer could not start"),
+                        }
+                        let _ = finished.send(());
+                    })
+                    .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?;
+                handles.push(tokio::spawn(async move {
+                    let _ = wait.await;
+                }));
+            }
+            None => {
+                for _ in 0..self.inner.config.committers.max(1) {
+                    let store = self.clone();
+                    let rx = rx.clone();
+                    handles.push(tokio::spawn(async move { commit::committer(store, rx, Writer::Pool).await }));
+                }
+            }
         }
         *self.inner.queue.write().expect("queue lock") = Some(tx);
+        Ok(())
     }
 
     /// The current instant on the store's clock, handed to the core as data.
@@ -364,16 +391,16 @@ impl Store {
     }
 
     /// The deployed definition with this row id, prepared (cached after the first load).
-    pub(crate) async fn definition_by_id<C: ConnectionTrait>(
+    pub(crate) async fn definition_by_id(
         &self,
-        db: &C,
+        db: &impl CommandDb,
         id: i64,
     ) -> Result<Arc<LoadedDefinition>, StoreError> {
         if let Some(d) = self.inner.definitions.read().expect("definitions lock").get(&id) {
             return Ok(d.clone());
         }
         let row = definitions::Entity::find_by_id(id)
-            .one(db)
+            .first_in(db)
             .await?
             .ok_or_else(|| StoreError::FlowNotFound { key: format!("#{id}"), version: None })?;
         let loaded = Arc::new(prepare(row)?);
@@ -382,9 +409,9 @@ impl Store {
     }
 
     /// The deployed definition of `key` at `version` (the latest when `None`).
-    pub(crate) async fn definition<C: ConnectionTrait>(
+    pub(crate) async fn definition(
         &self,
-        db: &C,
+        db: &impl CommandDb,
         key: &str,
         version: Option<u32>,
     ) -> Result<Arc<LoadedDefinition>, StoreError> {
@@ -402,7 +429,7 @@ impl Store {
         }
         let row = query
             .order_by_desc(definitions::Column::Version)
-            .one(db)
+            .first_in(db)
             .await?
             .ok_or_else(|| StoreError::FlowNotFound { key: key.to_owned(), version })?;
         self.definition_by_id(db, row.id).await
@@ -555,10 +582,10 @@ pub(crate) fn decode_state(row: &cases::Model) -> Result<CaseState, StoreError> 
 /// cases (a call activity's sub-case, the sub-case's end reported to its caller). Every
 /// refusal (the core's, an unknown case, a lost version race) happens before the first write,
 /// so a refused request leaves the transaction as it found it.
-pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Request) -> Result<Executed, StoreError> {
+pub(crate) async fn run_one(store: &Store, txn: &impl CommandDb, req: &Request) -> Result<Executed, StoreError> {
     let fingerprint = req.idempotency_key.as_ref().map(|_| request_hash(req));
     if let Some(key) = &req.idempotency_key
-        && let Some(row) = idempotency_keys::Entity::find_by_id(key.clone()).one(txn).await?
+        && let Some(row) = idempotency_keys::Entity::find_by_id(key.clone()).first_in(txn).await?
     {
         if row.request_hash.is_some() && row.request_hash != fingerprint {
             return Err(StoreError::IdempotencyMismatch(shown_key(key)));
@@ -598,7 +625,7 @@ pub(crate) async fn run_one(store: &Store, txn: &DatabaseTransaction, req: &Requ
             request_hash: Set(fingerprint),
         })
         .on_conflict(OnConflict::column(idempotency_keys::Column::Key).do_nothing().to_owned())
-        .exec_without_returning(txn)
+        .run_in(txn)
         .await?;
         if inserted == 0 {
             // Another transaction (another committer or node) ran a command with this key and
@@ -636,7 +663,7 @@ type FollowUps = Vec<(Target, Command)>;
 /// its effects. Returns the commands it sets off in other cases.
 async fn apply_command(
     store: &Store,
-    txn: &DatabaseTransaction,
+    txn: &impl CommandDb,
     target: &Target,
     command: &Command,
     actor: &str,
@@ -649,7 +676,7 @@ async fn apply_command(
         }
         Target::Existing(id) => {
             let row = cases::Entity::find_by_id(id.clone())
-                .one(txn)
+                .first_in(txn)
                 .await?
                 .ok_or_else(|| StoreError::CaseNotFound(id.clone()))?;
             let loaded = store.definition_by_id(txn, row.definition_id).await?;
@@ -697,7 +724,7 @@ async fn apply_command(
             updated_at: Set(at.0),
             closed_at: Set(state.status.is_closed().then_some(at.0)),
         })
-        .exec_without_returning(txn)
+        .run_in(txn)
         .await?;
     } else {
         let updated = cases::Entity::update_many()
@@ -710,13 +737,13 @@ async fn apply_command(
             .col_expr(cases::Column::ClosedAt, Expr::value(state.status.is_closed().then_some(at.0)))
             .filter(cases::Column::Id.eq(&case_id))
             .filter(cases::Column::Version.eq(version))
-            .exec(txn)
+            .run_in(txn)
             .await?;
-        if updated.rows_affected != 1 {
+        if updated != 1 {
             return Err(StoreError::Conflict);
         }
     }
-    audit_log::Entity::insert(audit_row).exec_without_returning(txn).await?;
+    audit_log::Entity::insert(audit_row).run_in(txn).await?;
     let context = CaseContext { case_id: &case_id, business_key: business_key.as_deref(), loaded: &loaded, at, actor };
     apply_effects(txn, &context, command, &effects).await?;
     let follow_ups = follow_ups(store, txn, &case_id, &state, &effects, parent).await?;
@@ -727,7 +754,7 @@ async fn apply_command(
 /// it); a sub-case's end or escalation is reported to its caller.
 async fn follow_ups(
     store: &Store,
-    txn: &DatabaseTransaction,
+    txn: &impl CommandDb,
     case_id: &str,
     state: &CaseState,
     effects: &[core::Effect],
@@ -745,7 +772,7 @@ async fn follow_ups(
                 let child = cases::Entity::find()
                     .filter(cases::Column::ParentCaseId.eq(case_id))
                     .filter(cases::Column::ParentCall.eq(call.0 as i32))
-                    .one(txn)
+                    .first_in(txn)
                     .await?;
                 if let Some(child) = child {
                     out.push((

@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 
 /// A case: the durable form of the core's case state.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Deserialize)]
 #[sea_orm(table_name = "cases")]
 pub struct Model {
     /// Case id: a UUID in text form.

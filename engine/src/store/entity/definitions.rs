@@ -7,7 +7,7 @@ use sea_orm::entity::prelude::*;
 
 /// One deployed version of a flow definition.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Deserialize)]
 #[sea_orm(table_name = "definitions")]
 pub struct Model {
     /// Surrogate id, auto-increment; referenced by `cases.definition_id`.

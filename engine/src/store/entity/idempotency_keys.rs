@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 
 /// The remembered result of one idempotent command.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Deserialize)]
 #[sea_orm(table_name = "idempotency_keys")]
 pub struct Model {
     /// The client's idempotency key.

@@ -7,7 +7,7 @@ use sea_orm::entity::prelude::*;
 
 /// One candidate (group or user) of one open task.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Deserialize)]
 #[sea_orm(table_name = "task_candidates")]
 pub struct Model {
     /// The task (`tasks.id`).

@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 
 /// A user task of a case.
 #[sea_orm::model]
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Deserialize)]
 #[sea_orm(table_name = "tasks")]
 pub struct Model {
     /// Surrogate id, auto-increment; referenced by `task_candidates.task_id`.

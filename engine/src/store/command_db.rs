@@ -1,0 +1,71 @@
+//! What a command's transaction does with the database, whichever connection carries it: a
+//! sea-orm transaction on the pool (PostgreSQL), or the SQLite committer's own connection
+//! (see `sqlite_writer`). The command path builds its statements with sea-orm and runs them
+//! through [`CommandDb`], so it is one piece of code for both.
+
+use sea_orm::sea_query::{InsertStatement, SelectStatement};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryTrait, Select, StatementBuilder};
+use serde::de::DeserializeOwned;
+
+/// A row a command reads: decodable from sea-orm's rows and from plain column/value maps.
+pub(crate) trait CommandRow: FromQueryResult + DeserializeOwned + Send {}
+
+impl<M: FromQueryResult + DeserializeOwned + Send> CommandRow for M {}
+
+/// The statements a command runs.
+pub(crate) trait CommandDb: Sync {
+    /// Runs a statement that returns no rows; how many rows it changed.
+    async fn run_statement<S: StatementBuilder + Sync>(&self, stmt: &S) -> Result<u64, DbErr>;
+
+    /// The first row a query returns.
+    async fn first_row<M: CommandRow>(&self, stmt: &SelectStatement) -> Result<Option<M>, DbErr>;
+
+    /// Inserts one row and returns its new `id`.
+    async fn insert_returning_id(&self, stmt: InsertStatement) -> Result<i64, DbErr>;
+}
+
+impl<C: ConnectionTrait> CommandDb for C {
+    async fn run_statement<S: StatementBuilder + Sync>(&self, stmt: &S) -> Result<u64, DbErr> {
+        Ok(self.execute(stmt).await?.rows_affected())
+    }
+
+    async fn first_row<M: CommandRow>(&self, stmt: &SelectStatement) -> Result<Option<M>, DbErr> {
+        self.query_one(stmt).await?.map(|row| M::from_query_result(&row, "")).transpose()
+    }
+
+    async fn insert_returning_id(&self, mut stmt: InsertStatement) -> Result<i64, DbErr> {
+        stmt.returning_col(sea_orm::sea_query::Alias::new("id"));
+        let row = self.query_one(&stmt).await?.ok_or_else(|| DbErr::RecordNotInserted)?;
+        row.try_get("", "id")
+    }
+}
+
+/// Runs a delete, update or insert built with sea-orm through a [`CommandDb`].
+pub(crate) trait RunIn: QueryTrait + Sized
+where
+    Self::QueryStatement: StatementBuilder + Sync,
+{
+    /// Runs it; how many rows it changed.
+    async fn run_in(self, db: &impl CommandDb) -> Result<u64, DbErr> {
+        db.run_statement(&self.into_query()).await
+    }
+}
+
+impl<Q: QueryTrait> RunIn for Q where Q::QueryStatement: StatementBuilder + Sync {}
+
+/// Reads the first row of a sea-orm select through a [`CommandDb`].
+pub(crate) trait FirstIn<M> {
+    /// The first row, if any.
+    async fn first_in(self, db: &impl CommandDb) -> Result<Option<M>, DbErr>;
+}
+
+impl<E: EntityTrait> FirstIn<E::Model> for Select<E>
+where
+    E::Model: CommandRow,
+{
+    async fn first_in(self, db: &impl CommandDb) -> Result<Option<E::Model>, DbErr> {
+        let mut stmt = self.into_query();
+        stmt.limit(1);
+        db.first_row(&stmt).await
+    }
+}

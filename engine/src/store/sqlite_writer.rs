@@ -1,0 +1,176 @@
+//! The SQLite committer's own connection.
+//!
+//! SQLite has one writer at a time, so on SQLite one committer runs every command. It runs on
+//! a thread of its own with a connection of its own, opened with `rusqlite` and driven
+//! directly: each statement runs on the committer's thread from a cache of prepared
+//! statements, instead of being handed to a driver thread and back for every statement (as
+//! the pool's `sqlx` connections do; they serve reads and the workers). The statements are
+//! the ones sea-orm builds for SQLite; rows are read into the models through serde.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use sea_orm::sea_query::{InsertStatement, SelectStatement, Value};
+use sea_orm::{DbBackend, DbErr, Statement, StatementBuilder};
+
+use super::command_db::{CommandDb, CommandRow};
+
+/// A SQLite connection for the one writer.
+pub(crate) struct SqliteWriter {
+    conn: Mutex<rusqlite::Connection>,
+}
+
+/// The file a `sqlite:` URL names, or `None` for an in-memory database (which only its own
+/// connection can see, so the pool writes to it).
+pub(crate) fn file_of(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.contains(":memory:") && !url.contains("mode=memory")).then_some(path)
+}
+
+fn db_err(e: rusqlite::Error) -> DbErr {
+    DbErr::Custom(format!("sqlite: {e}"))
+}
+
+impl SqliteWriter {
+    /// Opens the database file with the store's guarantees: WAL journal, `synchronous=FULL`
+    /// (a commit is on disk before its callers are answered), foreign keys, and a busy
+    /// timeout for the moments another connection of the node holds the write lock.
+    ///
+    /// # Errors
+    /// When the file cannot be opened.
+    pub(crate) fn open(path: &str) -> Result<SqliteWriter, DbErr> {
+        let conn = rusqlite::Connection::open(path).map_err(db_err)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(db_err)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(db_err)?;
+        conn.set_prepared_statement_cache_capacity(256);
+        Ok(SqliteWriter { conn: Mutex::new(conn) })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>) -> Result<T, DbErr> {
+        let conn = self.conn.lock().map_err(|_| DbErr::Custom("sqlite: the writer connection is poisoned".into()))?;
+        f(&conn).map_err(db_err)
+    }
+
+    /// Runs SQL without parameters (`BEGIN IMMEDIATE`, `COMMIT`, `ROLLBACK`).
+    pub(crate) fn batch(&self, sql: &str) -> Result<(), DbErr> {
+        self.with(|conn| conn.execute_batch(sql))
+    }
+}
+
+impl CommandDb for SqliteWriter {
+    async fn run_statement<S: StatementBuilder + Sync>(&self, stmt: &S) -> Result<u64, DbErr> {
+        let stmt = DbBackend::Sqlite.build(stmt);
+        self.with(|conn| {
+            let mut prepared = conn.prepare_cached(&stmt.sql)?;
+            Ok(prepared.execute(rusqlite::params_from_iter(params(&stmt)?))? as u64)
+        })
+    }
+
+    async fn first_row<M: CommandRow>(&self, stmt: &SelectStatement) -> Result<Option<M>, DbErr> {
+        let stmt = DbBackend::Sqlite.build(stmt);
+        let row = self.with(|conn| {
+            let mut prepared = conn.prepare_cached(&stmt.sql)?;
+            let names: Vec<String> = prepared.column_names().into_iter().map(str::to_owned).collect();
+            let mut rows = prepared.query(rusqlite::params_from_iter(params(&stmt)?))?;
+            let Some(row) = rows.next()? else { return Ok(None) };
+            let mut object = serde_json::Map::with_capacity(names.len());
+            for (i, name) in names.into_iter().enumerate() {
+                object.insert(name, json_of(row.get_ref(i)?));
+            }
+            Ok(Some(serde_json::Value::Object(object)))
+        })?;
+        row.map(|r| serde_json::from_value(r).map_err(|e| DbErr::Type(format!("sqlite row: {e}")))).transpose()
+    }
+
+    async fn insert_returning_id(&self, mut stmt: InsertStatement) -> Result<i64, DbErr> {
+        stmt.returning_col(sea_orm::sea_query::Alias::new("id"));
+        let stmt = DbBackend::Sqlite.build(&stmt);
+        self.with(|conn| {
+            let mut prepared = conn.prepare_cached(&stmt.sql)?;
+            prepared.query_row(rusqlite::params_from_iter(params(&stmt)?), |row| row.get(0))
+        })
+    }
+}
+
+/// A column's value as JSON, for deserializing the model.
+fn json_of(value: ValueRef<'_>) -> serde_json::Value {
+    match value {
+        ValueRef::Null => serde_json::Value::Null,
+        ValueRef::Integer(i) => i.into(),
+        ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+        ValueRef::Blob(b) => b.iter().map(|x| serde_json::Value::from(*x)).collect(),
+    }
+}
+
+/// A statement's values as SQLite parameters.
+fn params(stmt: &Statement) -> rusqlite::Result<Vec<ToSqlOutput<'_>>> {
+    let Some(values) = &stmt.values else { return Ok(Vec::new()) };
+    values.0.iter().map(param).collect()
+}
+
+fn param(value: &Value) -> rusqlite::Result<ToSqlOutput<'_>> {
+    use rusqlite::types::Value as Sql;
+    let owned = |v: Sql| Ok(ToSqlOutput::Owned(v));
+    let int = |v: Option<i64>| owned(v.map_or(Sql::Null, Sql::Integer));
+    match value {
+        Value::Bool(v) => int(v.map(i64::from)),
+        Value::TinyInt(v) => int(v.map(i64::from)),
+        Value::SmallInt(v) => int(v.map(i64::from)),
+        Value::Int(v) => int(v.map(i64::from)),
+        Value::BigInt(v) => int(*v),
+        Value::TinyUnsigned(v) => int(v.map(i64::from)),
+        Value::SmallUnsigned(v) => int(v.map(i64::from)),
+        Value::Unsigned(v) => int(v.map(i64::from)),
+        Value::BigUnsigned(v) => match v.map(i64::try_from).transpose() {
+            Ok(v) => int(v),
+            Err(e) => Err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))),
+        },
+        Value::Float(v) => owned(v.map_or(Sql::Null, |f| Sql::Real(f64::from(f)))),
+        Value::Double(v) => owned(v.map_or(Sql::Null, Sql::Real)),
+        Value::String(Some(s)) => Ok(ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))),
+        Value::Bytes(Some(b)) => Ok(ToSqlOutput::Borrowed(ValueRef::Blob(b))),
+        Value::String(None) | Value::Bytes(None) => owned(Sql::Null),
+        other => Err(rusqlite::Error::ToSqlConversionFailure(
+            format!("a {other:?} value is not written by the SQLite committer").into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(file_of("sqlite://./docket.db"), Some("./docket.db"));
+        assert_eq!(file_of("sqlite:///tmp/x.db?mode=rwc"), Some("/tmp/x.db"));
+        assert_eq!(file_of("sqlite::memory:"), None);
+        assert_eq!(file_of("postgres://u@h/db"), None);
+    }
+
+    #[test]
+    fn values_bind_and_read_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let writer = SqliteWriter::open(dir.path().join("w.db").to_str().expect("path")).expect("open");
+        writer.batch("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, s TEXT, x REAL)").expect("create");
+        let insert = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "INSERT INTO t (n, s, x) VALUES (?, ?, ?)",
+            [Value::Int(Some(7)), Value::String(Some("陈述".into())), Value::Double(None)],
+        );
+        let rows = writer
+            .with(|conn| conn.prepare(&insert.sql)?.execute(rusqlite::params_from_iter(params(&insert)?)))
+            .expect("insert");
+        assert_eq!(rows, 1);
+        let (n, s, x): (i64, String, Option<f64>) = writer
+            .with(|conn| conn.query_row("SELECT n, s, x FROM t", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+            .expect("read");
+        assert_eq!((n, s.as_str(), x), (7, "陈述", None));
+        assert_eq!(json_of(ValueRef::Integer(7)), serde_json::json!(7));
+        assert_eq!(json_of(ValueRef::Null), serde_json::Value::Null);
+    }
+}
