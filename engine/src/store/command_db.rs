@@ -7,6 +7,8 @@ use sea_orm::sea_query::{InsertStatement, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryTrait, Select, StatementBuilder};
 use serde::de::DeserializeOwned;
 
+use super::sql::inline_sqlite_limits;
+
 /// A row a command reads: decodable from sea-orm's rows and from plain column/value maps.
 pub(crate) trait CommandRow: FromQueryResult + DeserializeOwned + Send {}
 
@@ -30,7 +32,8 @@ impl<C: ConnectionTrait> CommandDb for C {
     }
 
     async fn first_row<M: CommandRow>(&self, stmt: &SelectStatement) -> Result<Option<M>, DbErr> {
-        self.query_one(stmt).await?.map(|row| M::from_query_result(&row, "")).transpose()
+        let stmt = inline_sqlite_limits(self.get_database_backend().build(stmt));
+        self.query_one_raw(stmt).await?.map(|row| M::from_query_result(&row, "")).transpose()
     }
 
     async fn insert_returning_id(&self, mut stmt: InsertStatement) -> Result<i64, DbErr> {

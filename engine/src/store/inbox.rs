@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::entity::{task_candidates as tc, tasks};
 use super::error::StoreError;
 use super::runtime::Store;
+use super::sql::inline_sqlite_limits;
 
 /// `task_candidates.due_at` of a task without a due date, so that it sorts last on every
 /// database.
@@ -175,7 +176,7 @@ impl Store {
         });
         if let Some(mut all) = scans.next() {
             all.unions(scans.map(|s| (UnionType::All, s)));
-            for row in db.query_all_raw(backend.build(&all)).await? {
+            for row in db.query_all_raw(inline_sqlite_limits(backend.build(&all))).await? {
                 found.push((row.try_get("", "k")?, row.try_get("", "task_id")?));
             }
         }

@@ -30,6 +30,7 @@ pub mod inbox;
 pub mod read;
 pub mod runtime;
 pub mod session;
+mod sql;
 mod sqlite_writer;
 mod start_timers;
 pub mod workers;

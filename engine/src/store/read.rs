@@ -8,6 +8,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::audit::{AuditEntry, log_row};
+use super::command_db::FirstIn;
 use super::entity::{
     audit_log, cases, definitions, evidence_records, idempotency_keys, inbox_views, incidents, publications,
     record_access_log, tasks, timers,
@@ -42,7 +43,7 @@ impl Store {
     /// # Errors
     /// A database failure.
     pub async fn task_row(&self, id: i64) -> Result<Option<tasks::Model>, StoreError> {
-        Ok(tasks::Entity::find_by_id(id).one(self.db()).await?)
+        Ok(tasks::Entity::find_by_id(id).first_in(self.db()).await?)
     }
 
     /// The tasks of a case, open ones first, then by key.

@@ -540,7 +540,7 @@ impl Store {
     /// An unknown case or an unreadable state.
     pub async fn case_state(&self, case_id: &str) -> Result<(cases::Model, CaseState), StoreError> {
         let row = cases::Entity::find_by_id(case_id.to_owned())
-            .one(&self.inner.db)
+            .first_in(&self.inner.db)
             .await?
             .ok_or_else(|| StoreError::CaseNotFound(case_id.to_owned()))?;
         let state = decode_state(&row)?;

@@ -15,6 +15,7 @@ use sea_orm::sea_query::{InsertStatement, SelectStatement, Value};
 use sea_orm::{DbBackend, DbErr, Statement, StatementBuilder};
 
 use super::command_db::{CommandDb, CommandRow};
+use super::sql::inline_sqlite_limits;
 
 /// A SQLite connection for the one writer.
 pub(crate) struct SqliteWriter {
@@ -62,7 +63,7 @@ impl SqliteWriter {
 
 impl CommandDb for SqliteWriter {
     async fn run_statement<S: StatementBuilder + Sync>(&self, stmt: &S) -> Result<u64, DbErr> {
-        let stmt = DbBackend::Sqlite.build(stmt);
+        let stmt = inline_sqlite_limits(DbBackend::Sqlite.build(stmt));
         self.with(|conn| {
             let mut prepared = conn.prepare_cached(&stmt.sql)?;
             Ok(prepared.execute(rusqlite::params_from_iter(params(&stmt)?))? as u64)
@@ -70,7 +71,7 @@ impl CommandDb for SqliteWriter {
     }
 
     async fn first_row<M: CommandRow>(&self, stmt: &SelectStatement) -> Result<Option<M>, DbErr> {
-        let stmt = DbBackend::Sqlite.build(stmt);
+        let stmt = inline_sqlite_limits(DbBackend::Sqlite.build(stmt));
         let row = self.with(|conn| {
             let mut prepared = conn.prepare_cached(&stmt.sql)?;
             let names: Vec<String> = prepared.column_names().into_iter().map(str::to_owned).collect();
