@@ -51,11 +51,15 @@ impl SqliteTxn {
         self.0.as_deref().ok_or_else(|| DbErr::Custom("the transaction is finished".into()))
     }
 
+    /// Commits or rolls back. A `COMMIT` that fails (a full disk, say) leaves the transaction
+    /// rolled back, so the connection can begin the next batch.
     fn finish(mut self, sql: &str) -> Result<(), DbErr> {
-        match self.0.take() {
-            Some(writer) => writer.batch(sql),
-            None => Err(DbErr::Custom("the transaction is finished".into())),
+        let writer = self.0.take().ok_or_else(|| DbErr::Custom("the transaction is finished".into()))?;
+        let finished = writer.batch(sql);
+        if finished.is_err() && writer.in_transaction() {
+            let _ = writer.batch("ROLLBACK");
         }
+        finished
     }
 }
 
@@ -204,4 +208,25 @@ fn is_busy(e: &DbErr) -> bool {
 
 fn clone_err(e: &DbErr) -> DbErr {
     DbErr::Custom(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_commit_leaves_no_transaction_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let writer = Arc::new(SqliteWriter::open(dir.path().join("c.db").to_str().expect("path")).expect("open"));
+        writer
+            .batch("CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED);")
+            .expect("create");
+        let txn = SqliteTxn::begin(&writer).expect("begin");
+        writer.batch("INSERT INTO c VALUES (7)").expect("write");
+        // The deferred foreign key fails the COMMIT itself.
+        assert!(txn.commit().await.is_err(), "the COMMIT violates the deferred foreign key");
+        assert!(!writer.in_transaction(), "the failed COMMIT was rolled back");
+        let next = SqliteTxn::begin(&writer).expect("the next batch begins");
+        next.commit().await.expect("commit");
+    }
 }

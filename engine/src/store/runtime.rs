@@ -44,7 +44,8 @@ pub struct StoreConfig {
     pub node_id: String,
     /// The most commands one transaction carries.
     pub max_batch: usize,
-    /// Concurrent committers (transactions in flight). SQLite has one writer, so one.
+    /// Concurrent committers (transactions in flight) on PostgreSQL. A SQLite file has one
+    /// writer: one committer, on a thread and connection of its own, whatever this says.
     pub committers: usize,
     /// The clock commands and workers read; the system clock unless a test shifts it.
     pub clock: Clock,

@@ -59,6 +59,11 @@ impl SqliteWriter {
     pub(crate) fn batch(&self, sql: &str) -> Result<(), DbErr> {
         self.with(|conn| conn.execute_batch(sql))
     }
+
+    /// Whether a transaction is open on the connection.
+    pub(crate) fn in_transaction(&self) -> bool {
+        self.with(|conn| Ok(!conn.is_autocommit())).unwrap_or(false)
+    }
 }
 
 impl CommandDb for SqliteWriter {
