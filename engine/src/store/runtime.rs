@@ -280,6 +280,11 @@ impl Store {
         self.inner.calendars
     }
 
+    /// The calendar a flow names, if it names one the store knows.
+    pub(crate) fn calendar_of(&self, flow: &crate::model::Flow) -> Option<&'static crate::calendar::Calendar> {
+        flow.calendar.as_deref().and_then(|c| self.inner.calendars.get(c).ok())
+    }
+
     /// The configuration.
     pub fn config(&self) -> &StoreConfig {
         &self.inner.config
@@ -385,7 +390,7 @@ impl Store {
         }
         .insert(&txn)
         .await?;
-        super::start_timers::replace(&txn, inserted.id, &flow, self.now(), self.inner.calendars).await?;
+        super::start_timers::replace(&txn, inserted.id, &flow, self.now(), self.calendar_of(&flow)).await?;
         txn.commit().await?;
         tracing::info!(flow = %flow.id, version, "deployed");
         Ok(Deployment { key: flow.id, version: version as u32, created: true })
@@ -695,7 +700,7 @@ async fn apply_command(
             )
         }
     };
-    let calendar = loaded.definition.flow.calendar.as_deref().and_then(|c| store.inner.calendars.get(c).ok());
+    let calendar = store.calendar_of(&loaded.definition.flow);
     let env = Env { now: at, calendar };
     let command_name = command.name();
     let effects = core::apply(&loaded.definition, &mut state, command.clone(), &env)?;

@@ -18,7 +18,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use super::entity::start_timers;
 use super::error::StoreError;
 use super::runtime::{StartCase, Store};
-use crate::calendar::Calendars;
+use crate::calendar::Calendar;
 use crate::core::Variables;
 use crate::model::{Flow, NodeKind, StartTrigger, Timer};
 use crate::time::Timestamp;
@@ -32,8 +32,8 @@ fn timer_starts(flow: &Flow) -> impl Iterator<Item = (&str, &Timer)> {
 }
 
 /// Replaces the start timers of `flow`'s key with those of the version just deployed
-/// (`definition_id`), each due at its first occurrence after `now`. A timer that can never
-/// fire (a cycle with no further occurrence) is left out, with a warning.
+/// (`definition_id`), each due at its first occurrence after `now` (on the flow's `calendar`).
+/// A timer that can never fire (a cycle with no further occurrence) is left out, with a warning.
 ///
 /// # Errors
 /// A database failure.
@@ -42,10 +42,9 @@ pub(crate) async fn replace<C: ConnectionTrait>(
     definition_id: i64,
     flow: &Flow,
     now: Timestamp,
-    calendars: &Calendars,
+    calendar: Option<&Calendar>,
 ) -> Result<(), StoreError> {
     start_timers::Entity::delete_many().filter(start_timers::Column::FlowKey.eq(&flow.id)).exec(db).await?;
-    let calendar = flow.calendar.as_deref().and_then(|c| calendars.get(c).ok());
     for (node, timer) in timer_starts(flow) {
         let due = match timer.due_after(now, calendar) {
             Ok(due) => due,
@@ -108,7 +107,7 @@ pub(crate) async fn fire(store: &Store, row: start_timers::Model) {
         remove(store, &row).await;
         return;
     }
-    let calendar = flow.calendar.as_deref().and_then(|c| store.calendars().get(c).ok());
+    let calendar = store.calendar_of(flow);
     let after = Timestamp(Ord::max(store.now().0, row.due_at));
     match timer.due_after(after, calendar) {
         Ok(next) => {
