@@ -12,7 +12,8 @@
 //! - the process's peak resident memory.
 //!
 //! `DOCKET_BENCH_SECONDS` (default 10) sets how long each load runs; `DOCKET_BENCH_CLIENTS`
-//! (default `1,4,16`) the client counts.
+//! (default `1,4,16`) the client counts; `DOCKET_BENCH_STORES` (default `sqlite,postgres`) the
+//! stores.
 
 mod penalty;
 mod support;
@@ -22,7 +23,7 @@ use std::time::{Duration, Instant};
 use docket_engine::store::entity::cases;
 use docket_engine::store::{StartCase, Store, StoreConfig, WorkerConfig, Workers};
 use sea_orm::{ConnectionTrait, Database, EntityTrait};
-use support::{client_counts, clock, env_u64, inbox_latency, load, ms, pct, peak_rss_mb, seed_tasks};
+use support::{client_counts, clock, cpu_time, env_u64, inbox_latency, load, ms, pct, peak_rss_mb, seed_tasks};
 
 const TIMER_FLOW: &str =
     "id: bench-timer\nstart: wait\nnodes:\n  wait: { type: timer, timer: PT1S, next: done }\n  done: { type: end }\n";
@@ -80,11 +81,17 @@ async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
     store.deploy(TIMER_FLOW, "bench").await.expect("deploy");
     println!("\n== {name} ==");
     for clients in client_counts() {
+        let (cpu_before, committer_before) = (cpu_time(None), cpu_time(Some("docket-committer")));
         let (cases, completions, p50, p99) = load(&store, clients, seconds).await;
+        let case_count = cases * seconds as f64;
+        let cpu_per_case = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6 / case_count.max(1.0));
         let mut line = format!(
-            "clients {clients:>2}: {cases:>8.1} cases/s  {completions:>8.1} completions/s  completion p50 {}  p99 {}",
+            "clients {clients:>2}: {cases:>8.1} cases/s  {completions:>8.1} completions/s  completion p50 {}  p99 {}  \
+             | CPU per case {} (SQLite committer thread {})",
             ms(p50),
-            ms(p99)
+            ms(p99),
+            cpu_per_case(cpu_time(None) - cpu_before),
+            cpu_per_case(cpu_time(Some("docket-committer")) - committer_before),
         );
         if let Some(pg) = pg_url
             && let Some(tps) = pgbench_tps(pg, clients, seconds)
@@ -103,11 +110,22 @@ async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
 }
 
 fn main() {
+    let stores: Vec<String> = std::env::var("DOCKET_BENCH_STORES")
+        .unwrap_or_else(|_| "sqlite,postgres".into())
+        .split(',')
+        .map(|s| s.trim().to_lowercase())
+        .collect();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
         let sqlite = format!("sqlite://{}", dir.path().join("bench.db").display());
-        bench_store("SQLite (WAL, synchronous=FULL)", &sqlite, None).await;
+        if stores.iter().any(|s| s == "sqlite") {
+            bench_store("SQLite (WAL, synchronous=FULL)", &sqlite, None).await;
+        }
+        if !stores.iter().any(|s| s == "postgres") {
+            println!("\npeak resident memory of this process: {:.0} MB", peak_rss_mb());
+            return;
+        }
         match Database::connect(format!("{POSTGRES}/test")).await {
             Ok(admin) => {
                 let name = format!("docket_bench_{}", std::process::id());

@@ -473,3 +473,43 @@ async fn a_key_taken_by_another_node_mid_command_runs_once() {
     assert_eq!(cases::Entity::find().count(store.db()).await.unwrap(), 0, "this command's case was rolled back");
     store.shutdown().await;
 }
+
+/// Two nodes on one PostgreSQL database, each keeping the cases it changed in memory: a node
+/// whose copy of a case is behind (the other node claimed the task meanwhile) neither refuses
+/// from its stale copy nor loses the other node's change.
+#[tokio::test]
+async fn a_node_whose_cached_case_is_behind_reads_it_again() {
+    let Some((a, db)) = support::postgres().await else { return };
+    let b = Store::connect(support::config(db.url.clone())).await.expect("second node");
+    let case = start_penalty(&a).await;
+    let task = open_task(&a, &case, "filing").await;
+    let (h1, h2) = (Actor::new("h1", &["handler"]), Actor::new("h2", &["handler"]));
+    // Node a holds the case as started (task unclaimed); node b claims the task for h1.
+    b.execute(&case, Command::Claim { task, actor: h1.clone() }, "h1", None).await.expect("claim on b");
+    // On a, h2's claim is refused from the case as committed, not accepted from a's copy.
+    let refused = a.execute(&case, Command::Claim { task, actor: h2.clone() }, "h2", None).await;
+    match refused {
+        Err(StoreError::Refused(e)) => assert_eq!(e.code(), "ALREADY_CLAIMED"),
+        other => panic!("expected ALREADY_CLAIMED, got {other:?}"),
+    }
+    // b attaches a record; a, whose copy is now behind again, completes the task: a's write
+    // must start from b's, not overwrite it.
+    let attach = Command::AttachRecord { task, actor: h1.clone(), record: record("photo", 1) };
+    b.execute(&case, attach, "h1", None).await.expect("attach on b");
+    let done = completion(None, json!({}), &[], &["text"]);
+    a.execute(&case, Command::Complete { task, actor: h1.clone(), completion: done }, "h1", None)
+        .await
+        .expect("complete on a, from the committed case");
+    let (row, state) = a.case_state(&case).await.unwrap();
+    assert_eq!(row.version, 4, "start, claim, attach, complete");
+    assert!(state.task(task).is_none(), "the filing task is done");
+    let records = evidence_records::Entity::find()
+        .filter(evidence_records::Column::CaseId.eq(case.as_str()))
+        .count(a.db())
+        .await
+        .unwrap();
+    assert_eq!(records, 2, "b's attached record and a's completion record");
+    a.verify_audit(&case).await.unwrap();
+    a.shutdown().await;
+    b.shutdown().await;
+}

@@ -195,3 +195,29 @@ pub fn peak_rss_mb_of(pid: &str) -> f64 {
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
+
+/// CPU time (user + system) used so far by this process's threads named `name` (all threads
+/// when `None`), from `/proc` (zero where `/proc` is missing).
+pub fn cpu_time(name: Option<&str>) -> Duration {
+    let ticks_per_second = 100.0; // USER_HZ on Linux
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Duration::ZERO };
+    let mut ticks = 0u64;
+    for task in tasks.flatten() {
+        let path = task.path();
+        if let Some(name) = name {
+            let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+            // The kernel keeps the first 15 bytes of a thread's name.
+            if comm.trim() != &name[..name.len().min(15)] {
+                continue;
+            }
+        }
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        // Fields after the command name (which is in parentheses): utime and stime are the
+        // 12th and 13th of them.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        ticks += fields.get(11).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        ticks += fields.get(12).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    }
+    Duration::from_secs_f64(ticks as f64 / ticks_per_second)
+}

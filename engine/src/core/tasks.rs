@@ -259,13 +259,13 @@ impl<'a> Machine<'a, '_> {
         }
 
         let position = self.state.tasks.iter().position(|t| t.key == key).ok_or(TransitionError::TaskNotFound(key))?;
-        let mut records = self.state.tasks.remove(position).records;
-        records.extend(completion.records);
+        // Records attached earlier were written when they were attached.
+        self.state.tasks.remove(position);
         self.effects.push(Effect::CompleteTask {
             task: key,
             by: actor.user.clone(),
             outcome: completion.outcome.clone(),
-            records,
+            records: completion.records,
         });
         match self.state.performers.get_mut(&node.id) {
             Some(users) => users.push(actor.user.clone()),

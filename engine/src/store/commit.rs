@@ -7,6 +7,7 @@ use sea_orm::sea_query::{InsertStatement, SelectStatement};
 use sea_orm::{DatabaseTransaction, DbErr, StatementBuilder};
 use tokio::sync::{Mutex, mpsc};
 
+use super::case_cache::Staged;
 use super::command_db::{CommandDb, CommandRow};
 use super::error::StoreError;
 use super::runtime::{Executed, Request, Store, run_one};
@@ -160,12 +161,13 @@ async fn run_batch<T: BatchTxn, F: Future<Output = Result<T, DbErr>>>(
     let mut failed: Vec<Option<StoreError>> = batch.iter().map(|_| None).collect();
     'attempt: loop {
         let txn = begin().await?;
+        let mut staged = Staged::default();
         let mut answers = Vec::with_capacity(batch.len());
         for (i, req) in batch.iter().enumerate() {
             if failed[i].is_some() {
                 continue;
             }
-            match run_one(store, &txn, req).await {
+            match run_one(store, &txn, &mut staged, req).await {
                 Err(StoreError::KeyTaken(key)) => {
                     // This command wrote before it learned another had its key: roll back,
                     // answer it `CONFLICT` (its caller retries and finds the first answer),
@@ -188,6 +190,9 @@ async fn run_batch<T: BatchTxn, F: Future<Output = Result<T, DbErr>>>(
             }
         }
         txn.commit().await?;
+        // Committed: the cache takes the rows before any caller is answered, so a caller's
+        // next command (or read) finds what it wrote.
+        store.inner.cases.absorb(staged);
         let mut results: Vec<Result<Executed, StoreError>> =
             failed.into_iter().map(|f| Err(f.unwrap_or(StoreError::Conflict))).collect();
         for (i, answer) in answers {

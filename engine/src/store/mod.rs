@@ -6,6 +6,7 @@
 //! - [`runtime`]: [`Store`]: connect, migrate, deploy, start cases, run commands.
 //! - `commit`: group commit (one transaction per batch; a command failing in the database is
 //!   taken out and the batch re-run).
+//! - `case_cache`: committed rows of recently changed cases, so commands need not read them.
 //! - `command_db`: what a command's transaction runs, on either kind of connection.
 //! - `effects`: the core's effects carried out on the tables.
 //! - `sqlite_writer`: the SQLite committer's own connection (statements run on its thread).
@@ -20,6 +21,7 @@
 //! - [`error`]: [`StoreError`] with stable codes.
 
 pub mod audit;
+mod case_cache;
 mod command_db;
 mod commit;
 mod effects;

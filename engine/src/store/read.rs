@@ -8,6 +8,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::audit::{AuditEntry, log_row};
+use super::case_cache::{CachedCase, Staged};
 use super::command_db::FirstIn;
 use super::entity::{
     audit_log, cases, definitions, evidence_records, idempotency_keys, inbox_views, incidents, publications,
@@ -369,13 +370,23 @@ impl Store {
         let seq = row.audit_seq + 1;
         let entry = AuditEntry { case_id, seq, at: at.0, actor, kind: "migrate", detail: &detail };
         let (audit_row, hash) = log_row(&entry, &row.audit_hash);
+        let written = cases::Model {
+            definition_id: to.id,
+            flow_version: to.version as i32,
+            state: state_json,
+            version: row.version + 1,
+            audit_seq: seq,
+            audit_hash: hash,
+            updated_at: at.0,
+            ..row.clone()
+        };
         let updated = cases::Entity::update_many()
-            .col_expr(cases::Column::DefinitionId, Expr::value(to.id))
-            .col_expr(cases::Column::FlowVersion, Expr::value(to.version as i32))
-            .col_expr(cases::Column::State, Expr::value(state_json))
-            .col_expr(cases::Column::Version, Expr::value(row.version + 1))
+            .col_expr(cases::Column::DefinitionId, Expr::value(written.definition_id))
+            .col_expr(cases::Column::FlowVersion, Expr::value(written.flow_version))
+            .col_expr(cases::Column::State, Expr::value(written.state.clone()))
+            .col_expr(cases::Column::Version, Expr::value(written.version))
             .col_expr(cases::Column::AuditSeq, Expr::value(seq))
-            .col_expr(cases::Column::AuditHash, Expr::value(hash.clone()))
+            .col_expr(cases::Column::AuditHash, Expr::value(written.audit_hash.clone()))
             .col_expr(cases::Column::UpdatedAt, Expr::value(at.0))
             .filter(cases::Column::Id.eq(case_id))
             .filter(cases::Column::Version.eq(row.version))
@@ -404,6 +415,10 @@ impl Store {
         }
         txn.commit().await?;
         tracing::info!(case = %case_id, from = from.version, to = to.version, "case migrated");
-        Ok(Executed { case_id: case_id.to_owned(), version: row.version + 1, status: moved.status })
+        let executed = Executed { case_id: case_id.to_owned(), version: written.version, status: moved.status };
+        let mut staged = Staged::default();
+        staged.put(CachedCase { row: written, state: moved });
+        self.inner.cases.absorb(staged);
+        Ok(executed)
     }
 }

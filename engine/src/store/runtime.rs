@@ -15,7 +15,7 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqliteTransactionMode, TransactionOptions,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 use super::audit::{AuditEntry, StoredEntry, log_row};
+use super::case_cache::{CachedCase, CaseCache, Staged};
 use super::command_db::{CommandDb, FirstIn, RunIn};
 use super::commit::{self, Writer};
 use super::effects::{CaseContext, apply_effects};
@@ -49,6 +50,10 @@ pub struct StoreConfig {
     pub committers: usize,
     /// The clock commands and workers read; the system clock unless a test shifts it.
     pub clock: Clock,
+    /// How many running cases the node keeps in memory as last committed, so that a command
+    /// need not read its case again (0 turns the cache off). A case changed elsewhere (another
+    /// node) is noticed by its version and read again.
+    pub cached_cases: usize,
 }
 
 /// The store's clock: the system clock, optionally shifted by a fixed amount (tests run
@@ -83,6 +88,7 @@ impl StoreConfig {
             max_batch: 64,
             committers,
             clock: Clock::default(),
+            cached_cases: 4096,
         }
     }
 }
@@ -164,6 +170,11 @@ pub(crate) struct Inner {
     pub config: StoreConfig,
     pub calendars: &'static Calendars,
     definitions: RwLock<HashMap<i64, Arc<LoadedDefinition>>>,
+    /// Committed rows of recently changed cases.
+    pub cases: CaseCache,
+    /// Whether reads of a case may be answered from `cases`: only where this node's committer
+    /// is the database's one writer (a SQLite file), so the cache is never behind it.
+    reads_cached: bool,
     queue: RwLock<Option<mpsc::Sender<Request>>>,
     committers: tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -204,6 +215,8 @@ impl Store {
             Calendars::shipped().map_err(|e| StoreError::Corrupt { case: "-".into(), reason: e.to_string() })?;
         let inner = Arc::new(Inner {
             db,
+            cases: CaseCache::new(config.cached_cases),
+            reads_cached: super::sqlite_writer::file_of(&config.url).is_some(),
             config,
             calendars,
             definitions: RwLock::new(HashMap::new()),
@@ -223,6 +236,7 @@ impl Store {
             Some(path) => {
                 // SQLite: one committer, on a thread of its own with a connection of its own.
                 let writer = Arc::new(SqliteWriter::open(path)?);
+                let checkpointer = super::sqlite_writer::Checkpointer::start(path)?;
                 let store = self.clone();
                 let (finished, wait) = oneshot::channel::<()>();
                 std::thread::Builder::new()
@@ -232,6 +246,7 @@ impl Store {
                             Ok(rt) => rt.block_on(commit::committer(store, rx, Writer::Sqlite(writer))),
                             Err(e) => tracing::error!(error = %e, "the SQLite committer could not start"),
                         }
+                        drop(checkpointer);
                         let _ = finished.send(());
                     })
                     .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?;
@@ -540,11 +555,18 @@ impl Store {
         Ok(())
     }
 
-    /// Reads a case's state (for tests and the API).
+    /// Reads a case's state (for tests and the API). On a SQLite file a case that changed
+    /// recently is answered from the cache of committed cases (the node's committer is the
+    /// file's one writer, and the cache takes each commit before its callers are answered).
     ///
     /// # Errors
     /// An unknown case or an unreadable state.
     pub async fn case_state(&self, case_id: &str) -> Result<(cases::Model, CaseState), StoreError> {
+        if self.inner.reads_cached
+            && let Some(entry) = self.inner.cases.get(case_id)
+        {
+            return Ok((entry.row.clone(), entry.state.clone()));
+        }
         let row = cases::Entity::find_by_id(case_id.to_owned())
             .first_in(&self.inner.db)
             .await?
@@ -588,7 +610,12 @@ pub(crate) fn decode_state(row: &cases::Model) -> Result<CaseState, StoreError> 
 /// cases (a call activity's sub-case, the sub-case's end reported to its caller). Every
 /// refusal (the core's, an unknown case, a lost version race) happens before the first write,
 /// so a refused request leaves the transaction as it found it.
-pub(crate) async fn run_one(store: &Store, txn: &impl CommandDb, req: &Request) -> Result<Executed, StoreError> {
+pub(crate) async fn run_one(
+    store: &Store,
+    txn: &impl CommandDb,
+    staged: &mut Staged,
+    req: &Request,
+) -> Result<Executed, StoreError> {
     let fingerprint = req.idempotency_key.as_ref().map(|_| request_hash(req));
     if let Some(key) = &req.idempotency_key
         && let Some(row) = idempotency_keys::Entity::find_by_id(key.clone()).first_in(txn).await?
@@ -598,7 +625,7 @@ pub(crate) async fn run_one(store: &Store, txn: &impl CommandDb, req: &Request) 
         }
         return serde_json::from_str(&row.response).map_err(|_| StoreError::IdempotencyMismatch(shown_key(key)));
     }
-    let (executed, mut follow_ups) = apply_command(store, txn, &req.target, &req.command, &req.actor).await?;
+    let (executed, mut follow_ups) = apply_command(store, txn, staged, &req.target, &req.command, &req.actor).await?;
     // Sub-cases and their callers, in the same transaction: nothing is lost between them.
     let mut budget = 1000;
     while let Some((target, command)) = follow_ups.pop() {
@@ -606,7 +633,7 @@ pub(crate) async fn run_one(store: &Store, txn: &impl CommandDb, req: &Request) 
         if budget == 0 {
             return Err(StoreError::Corrupt { case: executed.case_id.clone(), reason: "calls nest too deeply".into() });
         }
-        match apply_command(store, txn, &target, &command, "engine").await {
+        match apply_command(store, txn, staged, &target, &command, "engine").await {
             Ok((_, more)) => follow_ups.extend(more),
             Err(StoreError::Refused(refusal)) => {
                 // A sub-case that cannot start fails its call; anything else refused by a
@@ -665,95 +692,166 @@ fn request_hash(req: &Request) -> String {
 /// What a command sets off in other cases.
 type FollowUps = Vec<(Target, Command)>;
 
+/// The case a command starts from.
+struct Current {
+    /// Its row as committed (or as this batch wrote it); for a new case, the row to insert,
+    /// at version 0.
+    row: cases::Model,
+    /// The row's state, decoded.
+    state: CaseState,
+    /// Its definition.
+    loaded: Arc<LoadedDefinition>,
+    /// Taken from the cache of committed cases, so possibly stale (see `case_cache`).
+    cached: bool,
+}
+
+/// The case `id` as this transaction sees it: the row this batch wrote, else the cached
+/// committed row (unless `fresh`), else the database's.
+async fn current(
+    store: &Store,
+    txn: &impl CommandDb,
+    staged: &Staged,
+    id: &str,
+    fresh: bool,
+) -> Result<Current, StoreError> {
+    let (held, cached) = match staged.get(id) {
+        Some(mine) => (Some(mine), false),
+        None if fresh => (None, false),
+        None => {
+            let committed = store.inner.cases.get(id);
+            let hit = committed.is_some();
+            (committed, hit)
+        }
+    };
+    let (row, state) = match held {
+        Some(entry) => (entry.row.clone(), entry.state.clone()),
+        None => {
+            let row = cases::Entity::find_by_id(id.to_owned())
+                .first_in(txn)
+                .await?
+                .ok_or_else(|| StoreError::CaseNotFound(id.to_owned()))?;
+            let state = decode_state(&row)?;
+            (row, state)
+        }
+    };
+    let loaded = store.definition_by_id(txn, row.definition_id).await?;
+    Ok(Current { row, state, loaded, cached })
+}
+
+/// The row a new case starts from (version 0, not yet written).
+fn new_case(
+    definition: &Arc<LoadedDefinition>,
+    business_key: &Option<String>,
+    parent: &Option<(String, u32)>,
+    at: Timestamp,
+) -> Current {
+    let row = cases::Model {
+        id: uuid::Uuid::now_v7().to_string(),
+        definition_id: definition.id,
+        flow_key: definition.key.clone(),
+        flow_version: definition.version as i32,
+        business_key: business_key.clone(),
+        status: status_word(CaseStatus::New).to_owned(),
+        state: String::new(),
+        version: 0,
+        parent_case_id: parent.as_ref().map(|(p, _)| p.clone()),
+        parent_call: parent.as_ref().map(|(_, c)| *c as i32),
+        audit_seq: 0,
+        audit_hash: String::new(),
+        created_at: at.0,
+        updated_at: at.0,
+        closed_at: None,
+    };
+    Current { row, state: CaseState::new(), loaded: definition.clone(), cached: false }
+}
+
 /// Applies one command to one case: load, run the core, write the case, its audit entry and
-/// its effects. Returns the commands it sets off in other cases.
+/// its effects. Returns the commands it sets off in other cases. The rows it writes are
+/// staged for the cache of committed cases.
 async fn apply_command(
     store: &Store,
     txn: &impl CommandDb,
+    staged: &mut Staged,
     target: &Target,
     command: &Command,
     actor: &str,
 ) -> Result<(Executed, FollowUps), StoreError> {
     let at = store.now();
-    let (case_id, loaded, mut state, version, audit_seq, audit_hash, parent, business_key) = match target {
-        Target::New { definition, parent, business_key } => {
-            let id = uuid::Uuid::now_v7().to_string();
-            (id, definition.clone(), CaseState::new(), 0i64, 0i64, String::new(), parent.clone(), business_key.clone())
+    let mut fresh = false;
+    loop {
+        let Current { row, mut state, loaded, cached } = match target {
+            Target::New { definition, parent, business_key } => new_case(definition, business_key, parent, at),
+            Target::Existing(id) => current(store, txn, staged, id, fresh).await?,
+        };
+        let calendar = store.calendar_of(&loaded.definition.flow);
+        let env = Env { now: at, calendar };
+        let effects = match core::apply(&loaded.definition, &mut state, command.clone(), &env) {
+            Ok(effects) => effects,
+            Err(_) if cached => {
+                // A refusal must come from the committed state, not from a stale copy.
+                store.inner.cases.forget(&row.id);
+                fresh = true;
+                continue;
+            }
+            Err(refusal) => return Err(refusal.into()),
+        };
+        let state_json = serde_json::to_string(&state)
+            .map_err(|e| StoreError::Corrupt { case: row.id.clone(), reason: e.to_string() })?;
+        let detail = serde_json::json!({ "command": command, "effects": &effects }).to_string();
+        let seq = row.audit_seq + 1;
+        let entry = AuditEntry { case_id: &row.id, seq, at: at.0, actor, kind: command.name(), detail: &detail };
+        let (audit_row, hash) = log_row(&entry, &row.audit_hash);
+        let loaded_version = row.version;
+        let written = cases::Model {
+            status: status_word(state.status).to_owned(),
+            state: state_json,
+            version: loaded_version + 1,
+            audit_seq: seq,
+            audit_hash: hash,
+            updated_at: at.0,
+            closed_at: state.status.is_closed().then_some(at.0),
+            ..row
+        };
+        if loaded_version == 0 {
+            cases::Entity::insert(written.clone().into_active_model().reset_all()).run_in(txn).await?;
+        } else {
+            let updated = cases::Entity::update_many()
+                .col_expr(cases::Column::State, Expr::value(written.state.clone()))
+                .col_expr(cases::Column::Status, Expr::value(written.status.clone()))
+                .col_expr(cases::Column::Version, Expr::value(written.version))
+                .col_expr(cases::Column::AuditSeq, Expr::value(seq))
+                .col_expr(cases::Column::AuditHash, Expr::value(written.audit_hash.clone()))
+                .col_expr(cases::Column::UpdatedAt, Expr::value(at.0))
+                .col_expr(cases::Column::ClosedAt, Expr::value(written.closed_at))
+                .filter(cases::Column::Id.eq(&written.id))
+                .filter(cases::Column::Version.eq(loaded_version))
+                .run_in(txn)
+                .await?;
+            if updated != 1 {
+                if cached {
+                    // Changed since it was cached (another node, a migration): read it again.
+                    store.inner.cases.forget(&written.id);
+                    fresh = true;
+                    continue;
+                }
+                return Err(StoreError::Conflict);
+            }
         }
-        Target::Existing(id) => {
-            let row = cases::Entity::find_by_id(id.clone())
-                .first_in(txn)
-                .await?
-                .ok_or_else(|| StoreError::CaseNotFound(id.clone()))?;
-            let loaded = store.definition_by_id(txn, row.definition_id).await?;
-            let state = decode_state(&row)?;
-            let parent = row.parent_case_id.clone().zip(row.parent_call.map(|c| c as u32));
-            (
-                row.id.clone(),
-                loaded,
-                state,
-                row.version,
-                row.audit_seq,
-                row.audit_hash.clone(),
-                parent,
-                row.business_key,
-            )
-        }
-    };
-    let calendar = store.calendar_of(&loaded.definition.flow);
-    let env = Env { now: at, calendar };
-    let command_name = command.name();
-    let effects = core::apply(&loaded.definition, &mut state, command.clone(), &env)?;
-    let state_json = serde_json::to_string(&state)
-        .map_err(|e| StoreError::Corrupt { case: case_id.clone(), reason: e.to_string() })?;
-
-    let detail = serde_json::json!({ "command": command, "effects": &effects }).to_string();
-    let seq = audit_seq + 1;
-    let entry = AuditEntry { case_id: &case_id, seq, at: at.0, actor, kind: command_name, detail: &detail };
-    let (audit_row, hash) = log_row(&entry, &audit_hash);
-    let status = status_word(state.status);
-    if let Target::New { definition, business_key, parent } = target {
-        cases::Entity::insert(cases::ActiveModel {
-            id: Set(case_id.clone()),
-            definition_id: Set(definition.id),
-            flow_key: Set(definition.key.clone()),
-            flow_version: Set(definition.version as i32),
-            business_key: Set(business_key.clone()),
-            status: Set(status.to_owned()),
-            state: Set(state_json),
-            version: Set(1),
-            parent_case_id: Set(parent.as_ref().map(|(p, _)| p.clone())),
-            parent_call: Set(parent.as_ref().map(|(_, c)| *c as i32)),
-            audit_seq: Set(seq),
-            audit_hash: Set(hash.clone()),
-            created_at: Set(at.0),
-            updated_at: Set(at.0),
-            closed_at: Set(state.status.is_closed().then_some(at.0)),
-        })
-        .run_in(txn)
-        .await?;
-    } else {
-        let updated = cases::Entity::update_many()
-            .col_expr(cases::Column::State, Expr::value(state_json))
-            .col_expr(cases::Column::Status, Expr::value(status))
-            .col_expr(cases::Column::Version, Expr::value(version + 1))
-            .col_expr(cases::Column::AuditSeq, Expr::value(seq))
-            .col_expr(cases::Column::AuditHash, Expr::value(hash.clone()))
-            .col_expr(cases::Column::UpdatedAt, Expr::value(at.0))
-            .col_expr(cases::Column::ClosedAt, Expr::value(state.status.is_closed().then_some(at.0)))
-            .filter(cases::Column::Id.eq(&case_id))
-            .filter(cases::Column::Version.eq(version))
-            .run_in(txn)
-            .await?;
-        if updated != 1 {
-            return Err(StoreError::Conflict);
-        }
+        audit_log::Entity::insert(audit_row).run_in(txn).await?;
+        let parent = written.parent_case_id.clone().zip(written.parent_call.map(|c| c as u32));
+        let context = CaseContext {
+            case_id: &written.id,
+            business_key: written.business_key.as_deref(),
+            loaded: &loaded,
+            at,
+            actor,
+        };
+        apply_effects(txn, &context, command, &effects).await?;
+        let follow_ups = follow_ups(store, txn, &written.id, &state, &effects, parent).await?;
+        let executed = Executed { case_id: written.id.clone(), version: written.version, status: state.status };
+        staged.put(CachedCase { row: written, state });
+        return Ok((executed, follow_ups));
     }
-    audit_log::Entity::insert(audit_row).run_in(txn).await?;
-    let context = CaseContext { case_id: &case_id, business_key: business_key.as_deref(), loaded: &loaded, at, actor };
-    apply_effects(txn, &context, command, &effects).await?;
-    let follow_ups = follow_ups(store, txn, &case_id, &state, &effects, parent).await?;
-    Ok((Executed { case_id, version: version + 1, status: state.status }, follow_ups))
 }
 
 /// The commands a case's effects set off elsewhere: a call starts its sub-case (or cancels
