@@ -19,6 +19,10 @@ mod penalty;
 #[path = "../../engine/benches/support/mod.rs"]
 mod support;
 
+/// The allocator the `docket` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

@@ -18,6 +18,10 @@
 mod penalty;
 mod support;
 
+/// The allocator the `docket` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use docket_engine::store::entity::cases;

@@ -236,7 +236,6 @@ impl Store {
             Some(path) => {
                 // SQLite: one committer, on a thread of its own with a connection of its own.
                 let writer = Arc::new(SqliteWriter::open(path)?);
-                let checkpointer = super::sqlite_writer::Checkpointer::start(path)?;
                 let store = self.clone();
                 let (finished, wait) = oneshot::channel::<()>();
                 std::thread::Builder::new()
@@ -246,7 +245,6 @@ impl Store {
                             Ok(rt) => rt.block_on(commit::committer(store, rx, Writer::Sqlite(writer))),
                             Err(e) => tracing::error!(error = %e, "the SQLite committer could not start"),
                         }
-                        drop(checkpointer);
                         let _ = finished.send(());
                     })
                     .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?;

@@ -41,17 +41,11 @@ impl SqliteWriter {
     ///
     /// # Errors
     /// When the file cannot be opened.
-    ///
-    /// The writer does not checkpoint the WAL itself (`wal_autocheckpoint = 0`): a
-    /// [`Checkpointer`] does, on a thread of its own.
     pub(crate) fn open(path: &str) -> Result<SqliteWriter, DbErr> {
         let conn = rusqlite::Connection::open(path).map_err(db_err)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(db_err)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-             PRAGMA wal_autocheckpoint = 0;",
-        )
-        .map_err(db_err)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(db_err)?;
         conn.set_prepared_statement_cache_capacity(256);
         Ok(SqliteWriter { conn: Mutex::new(conn) })
     }
@@ -104,55 +98,6 @@ impl CommandDb for SqliteWriter {
             let mut prepared = conn.prepare_cached(&stmt.sql)?;
             prepared.query_row(rusqlite::params_from_iter(params(&stmt)?), |row| row.get(0))
         })
-    }
-}
-
-/// Copies the WAL's committed pages into the database file, on a thread and connection of its
-/// own, so that the committer's commits only append to the WAL. A checkpoint is `PASSIVE`: it
-/// never blocks the writer or readers, and it flushes the database file before the WAL is
-/// reused (`synchronous = FULL`). Stops, after a last checkpoint, when dropped.
-pub(crate) struct Checkpointer {
-    stop: Option<std::sync::mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-/// How often the checkpointer looks at the WAL.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
-
-impl Checkpointer {
-    /// Starts checkpointing the database file at `path`.
-    ///
-    /// # Errors
-    /// When the file cannot be opened or the thread cannot start.
-    pub(crate) fn start(path: &str) -> Result<Checkpointer, DbErr> {
-        let conn = rusqlite::Connection::open(path).map_err(db_err)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(db_err)?;
-        conn.execute_batch("PRAGMA synchronous = FULL;").map_err(db_err)?;
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
-        let checkpoint = move || {
-            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                tracing::warn!(error = %e, "WAL checkpoint failed");
-            }
-        };
-        let thread = std::thread::Builder::new()
-            .name("docket-checkpoint".into())
-            .spawn(move || {
-                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
-                    checkpoint();
-                }
-                checkpoint();
-            })
-            .map_err(|e| DbErr::Custom(format!("the checkpointer could not start: {e}")))?;
-        Ok(Checkpointer { stop: Some(stop), thread: Some(thread) })
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -211,29 +156,6 @@ mod tests {
         assert_eq!(file_of("sqlite:///tmp/x.db?mode=rwc"), Some("/tmp/x.db"));
         assert_eq!(file_of("sqlite::memory:"), None);
         assert_eq!(file_of("postgres://u@h/db"), None);
-    }
-
-    #[test]
-    fn the_checkpointer_moves_committed_pages_into_the_database_file() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("k.db");
-        let path = path.to_str().expect("path");
-        let writer = SqliteWriter::open(path).expect("open");
-        writer.batch("CREATE TABLE t (x TEXT)").expect("create");
-        for _ in 0..200 {
-            writer.batch("INSERT INTO t VALUES (hex(randomblob(2000)))").expect("insert");
-        }
-        let size = || std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        assert!(size() < 100_000, "the writer does not checkpoint: {} bytes in the file", size());
-        let checkpointer = Checkpointer::start(path).expect("start");
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while size() < 800_000 {
-            assert!(std::time::Instant::now() < deadline, "nothing was checkpointed: {} bytes", size());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        drop(checkpointer);
-        let rows: i64 = writer.with(|c| c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))).expect("count");
-        assert_eq!(rows, 200);
     }
 
     #[test]
