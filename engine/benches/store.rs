@@ -91,12 +91,15 @@ async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
         let cpu_per_case = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6 / case_count.max(1.0));
         let mut line = format!(
             "clients {clients:>2}: {cases:>8.1} cases/s  {completions:>8.1} completions/s  completion p50 {}  p99 {}  \
-             | CPU per case {} (SQLite committer thread {})",
+             | CPU per case {}",
             ms(p50),
             ms(p99),
             cpu_per_case(cpu_time(None) - cpu_before),
-            cpu_per_case(cpu_time(Some("docket-committer")) - committer_before),
         );
+        let committer = cpu_time(Some("docket-committer")) - committer_before;
+        if !committer.is_zero() {
+            line.push_str(&format!(" (SQLite committer thread {})", cpu_per_case(committer)));
+        }
         if let Some(pg) = pg_url
             && let Some(tps) = pgbench_tps(pg, clients, seconds)
         {
