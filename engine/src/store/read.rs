@@ -15,7 +15,7 @@ use super::entity::{
     record_access_log, tasks, timers,
 };
 use super::error::StoreError;
-use super::runtime::{Executed, LoadedDefinition, Store, decode_state};
+use super::runtime::{Executed, LoadedDefinition, Store, decode_state, update_case};
 use crate::core::{self, CaseState};
 
 /// A page of rows after a cursor (an id or a sequence number).
@@ -370,6 +370,7 @@ impl Store {
         let seq = row.audit_seq + 1;
         let entry = AuditEntry { case_id, seq, at: at.0, actor, kind: "migrate", detail: &detail };
         let (audit_row, hash) = log_row(&entry, &row.audit_hash);
+        let loaded_version = row.version;
         let written = cases::Model {
             definition_id: to.id,
             flow_version: to.version as i32,
@@ -378,21 +379,9 @@ impl Store {
             audit_seq: seq,
             audit_hash: hash,
             updated_at: at.0,
-            ..row.clone()
+            ..row
         };
-        let updated = cases::Entity::update_many()
-            .col_expr(cases::Column::DefinitionId, Expr::value(written.definition_id))
-            .col_expr(cases::Column::FlowVersion, Expr::value(written.flow_version))
-            .col_expr(cases::Column::State, Expr::value(written.state.clone()))
-            .col_expr(cases::Column::Version, Expr::value(written.version))
-            .col_expr(cases::Column::AuditSeq, Expr::value(seq))
-            .col_expr(cases::Column::AuditHash, Expr::value(written.audit_hash.clone()))
-            .col_expr(cases::Column::UpdatedAt, Expr::value(at.0))
-            .filter(cases::Column::Id.eq(case_id))
-            .filter(cases::Column::Version.eq(row.version))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected != 1 {
+        if !update_case(&txn, &written, loaded_version).await? {
             return Err(StoreError::Conflict);
         }
         audit_row.insert(&txn).await?;

@@ -813,19 +813,7 @@ async fn apply_command(
         if loaded_version == 0 {
             cases::Entity::insert(written.clone().into_active_model().reset_all()).run_in(txn).await?;
         } else {
-            let updated = cases::Entity::update_many()
-                .col_expr(cases::Column::State, Expr::value(written.state.clone()))
-                .col_expr(cases::Column::Status, Expr::value(written.status.clone()))
-                .col_expr(cases::Column::Version, Expr::value(written.version))
-                .col_expr(cases::Column::AuditSeq, Expr::value(seq))
-                .col_expr(cases::Column::AuditHash, Expr::value(written.audit_hash.clone()))
-                .col_expr(cases::Column::UpdatedAt, Expr::value(at.0))
-                .col_expr(cases::Column::ClosedAt, Expr::value(written.closed_at))
-                .filter(cases::Column::Id.eq(&written.id))
-                .filter(cases::Column::Version.eq(loaded_version))
-                .run_in(txn)
-                .await?;
-            if updated != 1 {
+            if !update_case(txn, &written, loaded_version).await? {
                 if cached {
                     // Changed since it was cached (another node, a migration): read it again.
                     store.inner.cases.forget(&written.id);
@@ -850,6 +838,30 @@ async fn apply_command(
         staged.put(CachedCase { row: written, state });
         return Ok((executed, follow_ups));
     }
+}
+
+/// Writes a case's new row over the one at `loaded_version`: the version guard every change of
+/// a case goes through. False when the case changed since it was read (nothing written).
+pub(crate) async fn update_case(
+    txn: &impl CommandDb,
+    written: &cases::Model,
+    loaded_version: i64,
+) -> Result<bool, StoreError> {
+    let updated = cases::Entity::update_many()
+        .col_expr(cases::Column::DefinitionId, Expr::value(written.definition_id))
+        .col_expr(cases::Column::FlowVersion, Expr::value(written.flow_version))
+        .col_expr(cases::Column::State, Expr::value(written.state.clone()))
+        .col_expr(cases::Column::Status, Expr::value(written.status.clone()))
+        .col_expr(cases::Column::Version, Expr::value(written.version))
+        .col_expr(cases::Column::AuditSeq, Expr::value(written.audit_seq))
+        .col_expr(cases::Column::AuditHash, Expr::value(written.audit_hash.clone()))
+        .col_expr(cases::Column::UpdatedAt, Expr::value(written.updated_at))
+        .col_expr(cases::Column::ClosedAt, Expr::value(written.closed_at))
+        .filter(cases::Column::Id.eq(&written.id))
+        .filter(cases::Column::Version.eq(loaded_version))
+        .run_in(txn)
+        .await?;
+    Ok(updated == 1)
 }
 
 /// The commands a case's effects set off elsewhere: a call starts its sub-case (or cancels
