@@ -10,7 +10,7 @@ use docket_engine::store::{StartCase, Store, StoreError};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 
-use docket_engine::store::entity::{audit_log, cases, evidence_records, publications, task_candidates, tasks};
+use docket_engine::store::entity::{audit_log, cases, evidence_records, publications, task_candidates, tasks, timers};
 
 async fn on_both<F, Fut>(test: F)
 where
@@ -512,4 +512,124 @@ async fn a_node_whose_cached_case_is_behind_reads_it_again() {
     a.verify_audit(&case).await.unwrap();
     a.shutdown().await;
     b.shutdown().await;
+}
+
+/// What a case's commands left in its tables, without row ids and times: tasks, the inbox rows
+/// offering them, evidence, timers, publications and audit entries.
+async fn footprint(store: &Store, case: &str) -> Vec<String> {
+    let db = store.db();
+    let mut out = Vec::new();
+    let tasks = tasks::Entity::find().filter(tasks::Column::CaseId.eq(case)).all(db).await.unwrap();
+    for t in &tasks {
+        out.push(format!(
+            "task {} {} {} {:?} {} {} {} {:?} {:?} due:{}",
+            t.task_key,
+            t.node_id,
+            t.state,
+            t.assignee,
+            t.candidate_users,
+            t.candidate_groups,
+            t.priority,
+            t.completed_by,
+            t.outcome,
+            t.due_at.is_some()
+        ));
+        let offered =
+            task_candidates::Entity::find().filter(task_candidates::Column::TaskId.eq(t.id)).all(db).await.unwrap();
+        for c in offered {
+            let same_due = c.due_at == Some(t.due_at.unwrap_or(i64::MAX)) || t.due_at.is_none();
+            out.push(format!(
+                "offer {} {} {} {} due:{same_due} created:{}",
+                t.task_key,
+                c.kind,
+                c.name,
+                c.priority,
+                c.created_at == t.created_at
+            ));
+        }
+    }
+    for r in evidence_records::Entity::find().filter(evidence_records::Column::CaseId.eq(case)).all(db).await.unwrap() {
+        out.push(format!("record {} {} {} {}", r.task_key, r.kind, r.sha256, r.attached_by));
+    }
+    for t in timers::Entity::find().filter(timers::Column::CaseId.eq(case)).all(db).await.unwrap() {
+        out.push(format!("timer {} {}", t.timer_key, t.purpose));
+    }
+    for p in publications::Entity::find().filter(publications::Column::CaseId.eq(case)).all(db).await.unwrap() {
+        out.push(format!("publication {} {} {}", p.publication_key, p.category, p.published_at.is_some()));
+    }
+    for e in audit_log::Entity::find().filter(audit_log::Column::CaseId.eq(case)).all(db).await.unwrap() {
+        out.push(format!("audit {} {} {}", e.seq, e.kind, e.actor));
+    }
+    out.sort();
+    out
+}
+
+/// A major case with a review disagreement, up to the decision; the footprint while the
+/// review is escalated, and at the end.
+async fn disputed_case(store: &Store) -> (Vec<String>, Vec<String>) {
+    let case = start_penalty(store).await;
+    let h1 = Actor::new("h1", &["handler"]);
+    work(store, &case, "filing", &h1, completion(None, json!({}), &[], &["text"])).await;
+    let evidence = completion(None, json!({ "fine_amount": 80000 }), &[], &["text", "audio_video"]);
+    work(store, &case, "evidence", &h1, evidence).await;
+    let h2 = Actor::new("h2", &["handler"]);
+    work(store, &case, "evidence", &h2, completion(None, json!({}), &[], &["text", "audio_video"])).await;
+    let chief = Actor::new("chief", &["section_chief"]);
+    work(store, &case, "chief_approval", &chief, completion(Some("approved"), json!({}), &[], &[])).await;
+    let rev = Actor::new("rev", &["legal_reviewer"]);
+    let task = open_task(store, &case, "legal_review").await;
+    store.execute(&case, Command::Claim { task, actor: rev.clone() }, "rev", None).await.expect("claim");
+    let reason = "承办机构对审核意见有异议".to_owned();
+    let escalate = Command::EscalateTask { task, actor: rev.clone(), to: "leader".into(), reason };
+    store.execute(&case, escalate, "rev", None).await.expect("escalate");
+    let escalated = footprint(store, &case).await;
+    let boss = Actor::new("boss", &["leader"]);
+    let rule = Command::ResolveEscalation {
+        task,
+        actor: boss.clone(),
+        outcome: Some("approved".into()),
+        note: "经集体讨论，同意".into(),
+    };
+    store.execute(&case, rule, "boss", None).await.expect("resolve");
+    let review = completion(Some("approved"), json!({}), CHECKLIST, &[]);
+    store
+        .execute(&case, Command::Complete { task, actor: rev, completion: review }, "rev", None)
+        .await
+        .expect("review");
+    work(store, &case, "decide", &boss, completion(None, json!({}), &[], &["text"])).await;
+    (escalated, footprint(store, &case).await)
+}
+
+#[tokio::test]
+async fn commands_worked_out_ahead_write_what_the_transaction_would() {
+    // With no cache of committed cases every command is worked out in its transaction; with
+    // it, each is worked out by its caller from the cached case and the committer runs the
+    // recorded statements. The two must leave the same rows.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut stores = Vec::new();
+    for (name, cached) in [("recorded", 4096), ("in-transaction", 0)] {
+        let mut config = support::config(format!("sqlite://{}", dir.path().join(format!("{name}.db")).display()));
+        config.cached_cases = cached;
+        stores.push(Store::connect(config).await.expect("connect"));
+    }
+    let pg = support::pg_database().await;
+    if let Some(db) = &pg {
+        for cached in [4096, 0] {
+            let mut config = support::config(db.url.clone());
+            config.cached_cases = cached;
+            stores.push(Store::connect(config).await.expect("connect"));
+        }
+    }
+    let mut footprints = Vec::new();
+    for store in &stores {
+        store.migrate().await.expect("migrate");
+        footprints.push(disputed_case(store).await);
+        store.shutdown().await;
+    }
+    let (escalated, done) = &footprints[0];
+    assert!(escalated.iter().any(|l| l.starts_with("offer") && l.contains("group leader")), "{escalated:#?}");
+    assert!(done.iter().any(|l| l.starts_with("publication")), "{done:#?}");
+    for other in &footprints[1..] {
+        assert_eq!(&footprints[0], other);
+    }
 }

@@ -37,7 +37,12 @@ impl Staged {
 
     /// Records the row this transaction wrote.
     pub fn put(&mut self, entry: CachedCase) {
-        self.0.insert(entry.row.id.clone(), Arc::new(entry));
+        self.put_shared(Arc::new(entry));
+    }
+
+    /// Records the row this transaction wrote, already shared.
+    pub fn put_shared(&mut self, entry: Arc<CachedCase>) {
+        self.0.insert(entry.row.id.clone(), entry);
     }
 }
 

@@ -3,8 +3,10 @@
 //! (see `sqlite_writer`). The command path builds its statements with sea-orm and runs them
 //! through [`CommandDb`], so it is one piece of code for both.
 
-use sea_orm::sea_query::{InsertStatement, SelectStatement};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryTrait, Select, StatementBuilder};
+use sea_orm::sea_query::SelectStatement;
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryTrait, Select, Statement, StatementBuilder,
+};
 use serde::de::DeserializeOwned;
 
 use super::sql::inline_sqlite_limits;
@@ -15,31 +17,38 @@ pub(crate) trait CommandRow: FromQueryResult + DeserializeOwned + Send {}
 impl<M: FromQueryResult + DeserializeOwned + Send> CommandRow for M {}
 
 /// The statements a command runs.
+///
+/// A command's effects are written without looking at what their statements return (counts,
+/// new ids, rows): they are also recorded ahead of the transaction, from a cached case (see
+/// `prepared`), where nothing can be read.
 pub(crate) trait CommandDb: Sync {
+    /// The database the statements are built for.
+    fn backend(&self) -> DbBackend;
+
+    /// Runs a built statement that returns no rows; how many rows it changed.
+    async fn run_built(&self, stmt: &Statement) -> Result<u64, DbErr>;
+
     /// Runs a statement that returns no rows; how many rows it changed.
-    async fn run_statement<S: StatementBuilder + Sync>(&self, stmt: &S) -> Result<u64, DbErr>;
+    async fn run_statement<S: StatementBuilder + Sync>(&self, stmt: &S) -> Result<u64, DbErr> {
+        self.run_built(&self.backend().build(stmt)).await
+    }
 
     /// The first row a query returns.
     async fn first_row<M: CommandRow>(&self, stmt: &SelectStatement) -> Result<Option<M>, DbErr>;
-
-    /// Inserts one row and returns its new `id`.
-    async fn insert_returning_id(&self, stmt: InsertStatement) -> Result<i64, DbErr>;
 }
 
 impl<C: ConnectionTrait> CommandDb for C {
-    async fn run_statement<S: StatementBuilder + Sync>(&self, stmt: &S) -> Result<u64, DbErr> {
-        Ok(self.execute(stmt).await?.rows_affected())
+    fn backend(&self) -> DbBackend {
+        self.get_database_backend()
+    }
+
+    async fn run_built(&self, stmt: &Statement) -> Result<u64, DbErr> {
+        Ok(self.execute_raw(stmt.clone()).await?.rows_affected())
     }
 
     async fn first_row<M: CommandRow>(&self, stmt: &SelectStatement) -> Result<Option<M>, DbErr> {
         let stmt = inline_sqlite_limits(self.get_database_backend().build(stmt));
         self.query_one_raw(stmt).await?.map(|row| M::from_query_result(&row, "")).transpose()
-    }
-
-    async fn insert_returning_id(&self, mut stmt: InsertStatement) -> Result<i64, DbErr> {
-        stmt.returning_col(sea_orm::sea_query::Alias::new("id"));
-        let row = self.query_one(&stmt).await?.ok_or_else(|| DbErr::RecordNotInserted)?;
-        row.try_get("", "id")
     }
 }
 

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use sea_orm::sea_query::{InsertStatement, SelectStatement};
-use sea_orm::{DatabaseTransaction, DbErr, StatementBuilder};
+use sea_orm::sea_query::SelectStatement;
+use sea_orm::{DatabaseTransaction, DbBackend, DbErr, Statement};
 use tokio::sync::{Mutex, mpsc};
 
 use super::case_cache::Staged;
@@ -75,16 +75,16 @@ impl Drop for SqliteTxn {
 }
 
 impl CommandDb for SqliteTxn {
-    async fn run_statement<S: StatementBuilder + Sync>(&self, stmt: &S) -> Result<u64, DbErr> {
-        self.writer()?.run_statement(stmt).await
+    fn backend(&self) -> DbBackend {
+        DbBackend::Sqlite
+    }
+
+    async fn run_built(&self, stmt: &Statement) -> Result<u64, DbErr> {
+        self.writer()?.run_built(stmt).await
     }
 
     async fn first_row<M: CommandRow>(&self, stmt: &SelectStatement) -> Result<Option<M>, DbErr> {
         self.writer()?.first_row(stmt).await
-    }
-
-    async fn insert_returning_id(&self, stmt: InsertStatement) -> Result<i64, DbErr> {
-        self.writer()?.insert_returning_id(stmt).await
     }
 }
 

@@ -1,9 +1,9 @@
 //! Carrying out the core's effects on the tables, inside the command's transaction.
 
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait, Set};
+use sea_orm::sea_query::{Expr, Func, OnConflict, Query, SelectStatement, UnionType};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use super::command_db::{CommandDb, FirstIn, RunIn};
+use super::command_db::{CommandDb, RunIn};
 
 use super::entity::{evidence_records, incidents, jobs, outbox, publications, task_candidates, tasks, timers};
 use super::error::StoreError;
@@ -115,7 +115,7 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
     match effect {
         Effect::CreateTask { task, node, instance: _, candidates, assignee, priority, due } => {
             let n = flow.node(*node);
-            let row = tasks::Entity::insert(tasks::ActiveModel {
+            tasks::Entity::insert(tasks::ActiveModel {
                 case_id: Set(case_id.to_owned()),
                 task_key: Set(task.0 as i32),
                 node_id: Set(n.id.clone()),
@@ -135,9 +135,9 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
                 outcome: Set(None),
                 ..Default::default()
             })
-            .into_query();
-            let id = txn.insert_returning_id(row).await?;
-            insert_candidates(txn, id, candidates, *priority, due.map(|d| d.0), at.0).await?;
+            .run_in(txn)
+            .await?;
+            offer(txn, case_id, *task, candidates).await?;
         }
         Effect::AssignTask { task, assignee } => {
             task_rows(case_id, *task)
@@ -161,18 +161,14 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
         Effect::AttachRecord { task, record } => insert_record(txn, case_id, *task, record, actor, at).await?,
         Effect::EscalateTask { task, to, .. } => {
             task_rows(case_id, *task).col_expr(tasks::Column::State, Expr::value("escalated")).run_in(txn).await?;
-            if let Some(row) = task_row(txn, case_id, *task).await? {
-                let ruling = Candidates { users: Vec::new(), groups: vec![to.clone()] };
-                insert_candidates(txn, row.id, &ruling, row.priority, row.due_at, row.created_at).await?;
-            }
+            let ruling = Candidates { users: Vec::new(), groups: vec![to.clone()] };
+            offer(txn, case_id, *task, &ruling).await?;
         }
         Effect::ResolveEscalation { task, release, .. } => {
             task_rows(case_id, *task).col_expr(tasks::Column::State, Expr::value("open")).run_in(txn).await?;
-            if let Some(group) = release
-                && let Some(id) = task_id(txn, case_id, *task).await?
-            {
+            if let Some(group) = release {
                 task_candidates::Entity::delete_many()
-                    .filter(task_candidates::Column::TaskId.eq(id))
+                    .filter(task_candidates::Column::TaskId.in_subquery(task_id_of(case_id, *task)))
                     .filter(task_candidates::Column::Kind.eq("group"))
                     .filter(task_candidates::Column::Name.eq(group.as_str()))
                     .run_in(txn)
@@ -190,21 +186,18 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
         Effect::SetTaskDue { task, due } => {
             let due = due.map(|d| d.0);
             task_rows(case_id, *task).col_expr(tasks::Column::DueAt, Expr::value(due)).run_in(txn).await?;
-            if let Some(id) = task_id(txn, case_id, *task).await? {
-                task_candidates::Entity::update_many()
-                    .col_expr(task_candidates::Column::DueAt, Expr::value(due.unwrap_or(NO_DUE)))
-                    .filter(task_candidates::Column::TaskId.eq(id))
-                    .run_in(txn)
-                    .await?;
-            }
+            task_candidates::Entity::update_many()
+                .col_expr(task_candidates::Column::DueAt, Expr::value(due.unwrap_or(NO_DUE)))
+                .filter(task_candidates::Column::TaskId.in_subquery(task_id_of(case_id, *task)))
+                .run_in(txn)
+                .await?;
         }
         Effect::Ladder { token, task, action, to } => {
             if *action == crate::calendar::LadderAction::EscalateTo
                 && let Some(task) = task
-                && let Some(row) = task_row(txn, case_id, *task).await?
             {
                 let extra = Candidates { users: Vec::new(), groups: vec![to.clone()] };
-                insert_candidates(txn, row.id, &extra, row.priority, row.due_at, at.0).await?;
+                offer(txn, case_id, *task, &extra).await?;
             }
             let payload = serde_json::json!({ "token": token, "task": task, "action": action, "to": to });
             emit(txn, case_id, "deadline_ladder", payload, at).await?;
@@ -308,44 +301,53 @@ fn task_rows(case_id: &str, task: TaskKey) -> sea_orm::UpdateMany<tasks::Entity>
         .filter(tasks::Column::TaskKey.eq(task.0 as i32))
 }
 
-async fn task_row(txn: &impl CommandDb, case_id: &str, task: TaskKey) -> Result<Option<tasks::Model>, StoreError> {
-    Ok(tasks::Entity::find()
-        .filter(tasks::Column::CaseId.eq(case_id))
-        .filter(tasks::Column::TaskKey.eq(task.0 as i32))
-        .first_in(txn)
-        .await?)
+/// The row id of a case's task, as a subquery.
+fn task_id_of(case_id: &str, task: TaskKey) -> SelectStatement {
+    Query::select()
+        .column(tasks::Column::Id)
+        .from(tasks::Entity)
+        .and_where(tasks::Column::CaseId.eq(case_id))
+        .and_where(tasks::Column::TaskKey.eq(task.0 as i32))
+        .to_owned()
 }
 
-async fn task_id(txn: &impl CommandDb, case_id: &str, task: TaskKey) -> Result<Option<i64>, StoreError> {
-    Ok(task_row(txn, case_id, task).await?.map(|t| t.id))
-}
-
-async fn insert_candidates(
-    txn: &impl CommandDb,
-    task_id: i64,
-    candidates: &Candidates,
-    priority: i32,
-    due_at: Option<i64>,
-    created_at: i64,
-) -> Result<(), StoreError> {
-    let rows: Vec<task_candidates::ActiveModel> = candidates
-        .groups
-        .iter()
-        .map(|g| ("group", g))
-        .chain(candidates.users.iter().map(|u| ("user", u)))
-        .map(|(kind, name)| task_candidates::ActiveModel {
-            task_id: Set(task_id),
-            kind: Set(kind.to_owned()),
-            name: Set(name.clone()),
-            due_at: Set(Some(due_at.unwrap_or(NO_DUE))),
-            priority: Set(priority),
-            created_at: Set(created_at),
-        })
-        .collect();
-    if rows.is_empty() {
-        return Ok(());
+/// Offers a case's task to `candidates`: a candidate row each (kept if already there), with
+/// the task's due date, priority and creation time copied from its row for the inbox's
+/// orderings. The task is named by its case and key, not by its row id, so that the
+/// statement can be written before the task's row exists (see `prepared`).
+async fn offer(txn: &impl CommandDb, case_id: &str, task: TaskKey, candidates: &Candidates) -> Result<(), StoreError> {
+    let mut rows =
+        candidates.groups.iter().map(|g| ("group", g)).chain(candidates.users.iter().map(|u| ("user", u))).map(
+            |(kind, name)| {
+                Query::select()
+                    .column(tasks::Column::Id)
+                    .expr(Expr::val(kind))
+                    .expr(Expr::val(name.as_str()))
+                    .expr(Func::coalesce([Expr::col(tasks::Column::DueAt), Expr::val(NO_DUE)]))
+                    .column(tasks::Column::Priority)
+                    .column(tasks::Column::CreatedAt)
+                    .from(tasks::Entity)
+                    .and_where(tasks::Column::CaseId.eq(case_id))
+                    .and_where(tasks::Column::TaskKey.eq(task.0 as i32))
+                    .to_owned()
+            },
+        );
+    let Some(mut select) = rows.next() else { return Ok(()) };
+    for row in rows {
+        select.union(UnionType::All, row);
     }
-    task_candidates::Entity::insert_many(rows)
+    let insert = Query::insert()
+        .into_table(task_candidates::Entity)
+        .columns([
+            task_candidates::Column::TaskId,
+            task_candidates::Column::Kind,
+            task_candidates::Column::Name,
+            task_candidates::Column::DueAt,
+            task_candidates::Column::Priority,
+            task_candidates::Column::CreatedAt,
+        ])
+        .select_from(select)
+        .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?
         .on_conflict(
             OnConflict::columns([
                 task_candidates::Column::TaskId,
@@ -355,20 +357,14 @@ async fn insert_candidates(
             .do_nothing()
             .to_owned(),
         )
-        .run_in(txn)
-        .await?;
+        .to_owned();
+    txn.run_statement(&insert).await?;
     Ok(())
 }
 
 async fn drop_candidates(txn: &impl CommandDb, case_id: &str, task: TaskKey) -> Result<(), StoreError> {
-    let task_ids = sea_orm::sea_query::Query::select()
-        .column(tasks::Column::Id)
-        .from(tasks::Entity)
-        .and_where(tasks::Column::CaseId.eq(case_id))
-        .and_where(tasks::Column::TaskKey.eq(task.0 as i32))
-        .to_owned();
     task_candidates::Entity::delete_many()
-        .filter(task_candidates::Column::TaskId.in_subquery(task_ids))
+        .filter(task_candidates::Column::TaskId.in_subquery(task_id_of(case_id, task)))
         .run_in(txn)
         .await?;
     Ok(())

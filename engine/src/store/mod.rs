@@ -29,6 +29,7 @@ pub mod entity;
 pub mod error;
 pub mod feed;
 pub mod inbox;
+mod prepared;
 pub mod read;
 pub mod runtime;
 pub mod session;

@@ -11,12 +11,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, OnConflict, UpdateStatement};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,7 @@ use super::commit::{self, Writer};
 use super::effects::{CaseContext, apply_effects};
 use super::entity::{audit_log, cases, definitions, idempotency_keys};
 use super::error::StoreError;
+use super::prepared::{Prepared, run_prepared};
 use super::sqlite_writer::SqliteWriter;
 use crate::calendar::Calendars;
 use crate::core::{self, CallKey, CaseState, CaseStatus, Command, Definition, Env, Variables};
@@ -149,6 +150,8 @@ pub(crate) struct Request {
     pub command: Command,
     pub actor: String,
     pub idempotency_key: Option<String>,
+    /// The command worked out ahead from the cached case, if it could be (see `prepared`).
+    pub prepared: Option<Prepared>,
     pub reply: oneshot::Sender<Result<Executed, StoreError>>,
 }
 
@@ -415,8 +418,8 @@ impl Store {
         db: &impl CommandDb,
         id: i64,
     ) -> Result<Arc<LoadedDefinition>, StoreError> {
-        if let Some(d) = self.inner.definitions.read().expect("definitions lock").get(&id) {
-            return Ok(d.clone());
+        if let Some(d) = self.prepared_definition(id) {
+            return Ok(d);
         }
         let row = definitions::Entity::find_by_id(id)
             .first_in(db)
@@ -425,6 +428,11 @@ impl Store {
         let loaded = Arc::new(prepare(row)?);
         self.inner.definitions.write().expect("definitions lock").insert(id, loaded.clone());
         Ok(loaded)
+    }
+
+    /// The deployed definition with this row id, if it is prepared already.
+    pub(crate) fn prepared_definition(&self, id: i64) -> Option<Arc<LoadedDefinition>> {
+        self.inner.definitions.read().expect("definitions lock").get(&id).cloned()
     }
 
     /// The deployed definition of `key` at `version` (the latest when `None`).
@@ -472,6 +480,7 @@ impl Store {
             },
             actor: start.actor.clone(),
             idempotency_key: start.idempotency_key.clone(),
+            prepared: None,
             reply,
         };
         self.submit(request).await
@@ -494,6 +503,7 @@ impl Store {
             command: command.clone(),
             actor: actor.to_owned(),
             idempotency_key: idempotency_key.clone(),
+            prepared: None,
             reply,
         };
         self.submit(request).await
@@ -506,7 +516,9 @@ impl Store {
         for attempt in 1..=MAX_ATTEMPTS {
             let (tx, rx) = oneshot::channel();
             let queue = self.inner.queue.read().expect("queue lock").clone().ok_or(StoreError::ShuttingDown)?;
-            queue.send(request(tx)).await.map_err(|_| StoreError::ShuttingDown)?;
+            let mut request = request(tx);
+            request.prepared = self.prepare(&request.target, &request.command, &request.actor).await;
+            queue.send(request).await.map_err(|_| StoreError::ShuttingDown)?;
             match rx.await.map_err(|_| StoreError::ShuttingDown)? {
                 Err(StoreError::Conflict) if attempt < MAX_ATTEMPTS => {
                     metrics::counter!("docket_conflicts_total").increment(1);
@@ -623,7 +635,14 @@ pub(crate) async fn run_one(
         }
         return serde_json::from_str(&row.response).map_err(|_| StoreError::IdempotencyMismatch(shown_key(key)));
     }
-    let (executed, mut follow_ups) = apply_command(store, txn, staged, &req.target, &req.command, &req.actor).await?;
+    let recorded = match &req.prepared {
+        Some(prepared) => run_prepared(txn, staged, prepared).await?,
+        None => None,
+    };
+    let (executed, mut follow_ups) = match recorded {
+        Some(executed) => (executed, FollowUps::new()),
+        None => apply_command(store, txn, staged, &req.target, &req.command, &req.actor).await?,
+    };
     // Sub-cases and their callers, in the same transaction: nothing is lost between them.
     let mut budget = 1000;
     while let Some((target, command)) = follow_ups.pop() {
@@ -736,13 +755,24 @@ async fn current(
     Ok(Current { row, state, loaded, cached })
 }
 
-/// The row a new case starts from (version 0, not yet written).
+/// The case a new case starts from (version 0, not yet written).
 fn new_case(
     definition: &Arc<LoadedDefinition>,
     business_key: &Option<String>,
     parent: &Option<(String, u32)>,
     at: Timestamp,
 ) -> Current {
+    let (row, state) = new_case_row(definition, business_key, parent, at);
+    Current { row, state, loaded: definition.clone(), cached: false }
+}
+
+/// The row and state a new case starts from (version 0, not yet written).
+pub(crate) fn new_case_row(
+    definition: &LoadedDefinition,
+    business_key: &Option<String>,
+    parent: &Option<(String, u32)>,
+    at: Timestamp,
+) -> (cases::Model, CaseState) {
     let row = cases::Model {
         id: uuid::Uuid::now_v7().to_string(),
         definition_id: definition.id,
@@ -760,7 +790,7 @@ fn new_case(
         updated_at: at.0,
         closed_at: None,
     };
-    Current { row, state: CaseState::new(), loaded: definition.clone(), cached: false }
+    (row, CaseState::new())
 }
 
 /// Applies one command to one case: load, run the core, write the case, its audit entry and
@@ -793,51 +823,79 @@ async fn apply_command(
             }
             Err(refusal) => return Err(refusal.into()),
         };
-        let state_json = serde_json::to_string(&state)
-            .map_err(|e| StoreError::Corrupt { case: row.id.clone(), reason: e.to_string() })?;
-        let detail = serde_json::json!({ "command": command, "effects": &effects }).to_string();
-        let seq = row.audit_seq + 1;
-        let entry = AuditEntry { case_id: &row.id, seq, at: at.0, actor, kind: command.name(), detail: &detail };
-        let (audit_row, hash) = log_row(&entry, &row.audit_hash);
-        let loaded_version = row.version;
-        let written = cases::Model {
-            status: status_word(state.status).to_owned(),
-            state: state_json,
-            version: loaded_version + 1,
-            audit_seq: seq,
-            audit_hash: hash,
-            updated_at: at.0,
-            closed_at: state.status.is_closed().then_some(at.0),
-            ..row
-        };
+        let (written, audit_row) = written_after(row, &state, command, &effects, at, actor)?;
+        let loaded_version = written.version - 1;
         if loaded_version == 0 {
-            cases::Entity::insert(written.clone().into_active_model().reset_all()).run_in(txn).await?;
-        } else {
-            if !update_case(txn, &written, loaded_version).await? {
-                if cached {
-                    // Changed since it was cached (another node, a migration): read it again.
-                    store.inner.cases.forget(&written.id);
-                    fresh = true;
-                    continue;
-                }
-                return Err(StoreError::Conflict);
+            txn.run_statement(&case_insert(&written)).await?;
+        } else if !update_case(txn, &written, loaded_version).await? {
+            if cached {
+                // Changed since it was cached (another node, a migration): read it again.
+                store.inner.cases.forget(&written.id);
+                fresh = true;
+                continue;
             }
+            return Err(StoreError::Conflict);
         }
-        audit_log::Entity::insert(audit_row).run_in(txn).await?;
+        write_entry_and_effects(txn, &written, audit_row, &loaded, command, &effects, at, actor).await?;
         let parent = written.parent_case_id.clone().zip(written.parent_call.map(|c| c as u32));
-        let context = CaseContext {
-            case_id: &written.id,
-            business_key: written.business_key.as_deref(),
-            loaded: &loaded,
-            at,
-            actor,
-        };
-        apply_effects(txn, &context, command, &effects).await?;
         let follow_ups = follow_ups(store, txn, &written.id, &state, &effects, parent).await?;
         let executed = Executed { case_id: written.id.clone(), version: written.version, status: state.status };
         staged.put(CachedCase { row: written, state });
         return Ok((executed, follow_ups));
     }
+}
+
+/// A case's row and its new audit entry after a command: the row one version on, with its
+/// state, status and audit head, and the entry that records the command and its effects,
+/// chained to the previous one.
+pub(crate) fn written_after(
+    row: cases::Model,
+    state: &CaseState,
+    command: &Command,
+    effects: &[core::Effect],
+    at: Timestamp,
+    actor: &str,
+) -> Result<(cases::Model, audit_log::ActiveModel), StoreError> {
+    let state_json = serde_json::to_string(state)
+        .map_err(|e| StoreError::Corrupt { case: row.id.clone(), reason: e.to_string() })?;
+    let detail = serde_json::json!({ "command": command, "effects": effects }).to_string();
+    let seq = row.audit_seq + 1;
+    let entry = AuditEntry { case_id: &row.id, seq, at: at.0, actor, kind: command.name(), detail: &detail };
+    let (audit_row, hash) = log_row(&entry, &row.audit_hash);
+    let written = cases::Model {
+        status: status_word(state.status).to_owned(),
+        state: state_json,
+        version: row.version + 1,
+        audit_seq: seq,
+        audit_hash: hash,
+        updated_at: at.0,
+        closed_at: state.status.is_closed().then_some(at.0),
+        ..row
+    };
+    Ok((written, audit_row))
+}
+
+/// Writes what follows a case's new row: the command's audit entry, then its effects.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn write_entry_and_effects(
+    txn: &impl CommandDb,
+    written: &cases::Model,
+    audit_row: audit_log::ActiveModel,
+    loaded: &LoadedDefinition,
+    command: &Command,
+    effects: &[core::Effect],
+    at: Timestamp,
+    actor: &str,
+) -> Result<(), StoreError> {
+    audit_log::Entity::insert(audit_row).run_in(txn).await?;
+    let context =
+        CaseContext { case_id: &written.id, business_key: written.business_key.as_deref(), loaded, at, actor };
+    apply_effects(txn, &context, command, effects).await
+}
+
+/// The statement that writes a new case's first row.
+pub(crate) fn case_insert(written: &cases::Model) -> sea_orm::sea_query::InsertStatement {
+    cases::Entity::insert(written.clone().into_active_model().reset_all()).into_query()
 }
 
 /// Writes a case's new row over the one at `loaded_version`: the version guard every change of
@@ -847,7 +905,12 @@ pub(crate) async fn update_case(
     written: &cases::Model,
     loaded_version: i64,
 ) -> Result<bool, StoreError> {
-    let updated = cases::Entity::update_many()
+    Ok(txn.run_statement(&case_update(written, loaded_version)).await? == 1)
+}
+
+/// The statement behind [`update_case`].
+pub(crate) fn case_update(written: &cases::Model, loaded_version: i64) -> UpdateStatement {
+    cases::Entity::update_many()
         .col_expr(cases::Column::DefinitionId, Expr::value(written.definition_id))
         .col_expr(cases::Column::FlowVersion, Expr::value(written.flow_version))
         .col_expr(cases::Column::State, Expr::value(written.state.clone()))
@@ -859,9 +922,7 @@ pub(crate) async fn update_case(
         .col_expr(cases::Column::ClosedAt, Expr::value(written.closed_at))
         .filter(cases::Column::Id.eq(&written.id))
         .filter(cases::Column::Version.eq(loaded_version))
-        .run_in(txn)
-        .await?;
-    Ok(updated == 1)
+        .into_query()
 }
 
 /// The commands a case's effects set off elsewhere: a call starts its sub-case (or cancels

@@ -11,7 +11,7 @@ use sea_orm::{DbBackend, Statement};
 /// saves nothing. The values are integers the store chose (page sizes), never user text.
 /// Statements for other stores are returned as they are.
 pub(crate) fn inline_sqlite_limits(stmt: Statement) -> Statement {
-    if stmt.db_backend != DbBackend::Sqlite || !(stmt.sql.contains(" LIMIT ?") || stmt.sql.contains(" OFFSET ?")) {
+    if !has_bound_limit(&stmt) {
         return stmt;
     }
     let Some(Values(values)) = stmt.values else { return stmt };
@@ -44,6 +44,12 @@ pub(crate) fn inline_sqlite_limits(stmt: Statement) -> Statement {
     sql.push_str(rest);
     kept.extend(values);
     Statement { sql, values: Some(Values(kept)), ..stmt }
+}
+
+/// Whether [`inline_sqlite_limits`] changes a statement: a SQLite one that binds its `LIMIT`
+/// or `OFFSET`.
+pub(crate) fn has_bound_limit(stmt: &Statement) -> bool {
+    stmt.db_backend == DbBackend::Sqlite && (stmt.sql.contains(" LIMIT ?") || stmt.sql.contains(" OFFSET ?"))
 }
 
 #[cfg(test)]

@@ -11,11 +11,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use sea_orm::sea_query::{InsertStatement, SelectStatement, Value};
-use sea_orm::{DbBackend, DbErr, Statement, StatementBuilder};
+use sea_orm::sea_query::{SelectStatement, Value};
+use sea_orm::{DbBackend, DbErr, Statement};
 
 use super::command_db::{CommandDb, CommandRow};
-use super::sql::inline_sqlite_limits;
+use super::sql::{has_bound_limit, inline_sqlite_limits};
 
 /// A SQLite connection for the one writer.
 pub(crate) struct SqliteWriter {
@@ -67,11 +67,21 @@ impl SqliteWriter {
 }
 
 impl CommandDb for SqliteWriter {
-    async fn run_statement<S: StatementBuilder + Sync>(&self, stmt: &S) -> Result<u64, DbErr> {
-        let stmt = inline_sqlite_limits(DbBackend::Sqlite.build(stmt));
+    fn backend(&self) -> DbBackend {
+        DbBackend::Sqlite
+    }
+
+    async fn run_built(&self, stmt: &Statement) -> Result<u64, DbErr> {
+        let inlined;
+        let stmt = if has_bound_limit(stmt) {
+            inlined = inline_sqlite_limits(stmt.clone());
+            &inlined
+        } else {
+            stmt
+        };
         self.with(|conn| {
             let mut prepared = conn.prepare_cached(&stmt.sql)?;
-            Ok(prepared.execute(rusqlite::params_from_iter(params(&stmt)?))? as u64)
+            Ok(prepared.execute(rusqlite::params_from_iter(params(stmt)?))? as u64)
         })
     }
 
@@ -89,15 +99,6 @@ impl CommandDb for SqliteWriter {
             Ok(Some(serde_json::Value::Object(object)))
         })?;
         row.map(|r| serde_json::from_value(r).map_err(|e| DbErr::Type(format!("sqlite row: {e}")))).transpose()
-    }
-
-    async fn insert_returning_id(&self, mut stmt: InsertStatement) -> Result<i64, DbErr> {
-        stmt.returning_col(sea_orm::sea_query::Alias::new("id"));
-        let stmt = DbBackend::Sqlite.build(&stmt);
-        self.with(|conn| {
-            let mut prepared = conn.prepare_cached(&stmt.sql)?;
-            prepared.query_row(rusqlite::params_from_iter(params(&stmt)?), |row| row.get(0))
-        })
     }
 }
 

@@ -1,0 +1,155 @@
+//! Commands worked out ahead of their transaction.
+//!
+//! A committer runs its batch's commands one after another (on SQLite on one thread), so
+//! whatever a command costs there is paid by every command queued behind it. Most of that
+//! cost is not the database's: running the core, encoding the new state, hashing the audit
+//! entry, building each statement. When the case is in the cache of committed cases, the
+//! caller does all of that itself, before it queues the command: it records the statements
+//! the command path would run, in order ([`Recorder`]), and the committer only runs them.
+//!
+//! The recorded work rests on the cached row, which may be behind (another command on the
+//! case got there first, another node changed it). Its first statement writes the case's row
+//! guarded by the version it was worked out from; when that matches no row, or when an
+//! earlier command of the same batch wrote the case, the committer sets the recording aside
+//! and runs the command the usual way (`runtime::apply_command`), from the case as its
+//! transaction sees it. So a recording changes how fast a command runs, never what it does.
+//!
+//! A command is worked out in the transaction instead when it needs to read the database: a
+//! case not cached, a definition not loaded, a refusal (which must come from the committed
+//! state), or effects on other cases (a call starts a sub-case; a sub-case reports to its
+//! caller).
+
+use std::sync::{Arc, Mutex};
+
+use sea_orm::sea_query::SelectStatement;
+use sea_orm::{DbBackend, DbErr, Statement, StatementBuilder};
+
+use super::case_cache::{CachedCase, Staged};
+use super::command_db::{CommandDb, CommandRow};
+use super::entity::cases;
+use super::error::StoreError;
+use super::runtime::{
+    Executed, LoadedDefinition, Store, Target, case_insert, case_update, write_entry_and_effects, written_after,
+};
+use crate::core::{self, CaseState, Command, Effect, Env};
+
+/// A command worked out from a cached case, as the statements its transaction runs.
+pub(crate) struct Prepared {
+    /// The case as the command leaves it.
+    case: Arc<CachedCase>,
+    /// The case's row write first (guarded by the version the command was worked out from),
+    /// then the audit entry and the effects.
+    statements: Vec<Statement>,
+}
+
+/// A [`CommandDb`] that keeps the statements it is given instead of running them.
+struct Recorder {
+    backend: DbBackend,
+    statements: Mutex<Vec<Statement>>,
+}
+
+impl Recorder {
+    fn statements(&self) -> std::sync::MutexGuard<'_, Vec<Statement>> {
+        self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl CommandDb for Recorder {
+    fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
+    /// Keeps the statement; how many rows it will change is not known yet (0).
+    async fn run_built(&self, stmt: &Statement) -> Result<u64, DbErr> {
+        self.statements().push(stmt.clone());
+        Ok(0)
+    }
+
+    async fn run_statement<S: StatementBuilder + Sync>(&self, stmt: &S) -> Result<u64, DbErr> {
+        self.statements().push(self.backend.build(stmt));
+        Ok(0)
+    }
+
+    /// Nothing can be read ahead of the transaction: the command is worked out in it.
+    async fn first_row<M: CommandRow>(&self, _stmt: &SelectStatement) -> Result<Option<M>, DbErr> {
+        Err(DbErr::Custom("a recorded command cannot read".into()))
+    }
+}
+
+impl Store {
+    /// Works a command out ahead of its transaction, or `None` when it must be worked out in
+    /// the transaction (see the module's documentation).
+    pub(crate) async fn prepare(&self, target: &Target, command: &Command, actor: &str) -> Option<Prepared> {
+        if self.inner.config.cached_cases == 0 {
+            return None;
+        }
+        let at = self.now();
+        let (row, mut state, loaded) = match target {
+            Target::New { parent: Some(_), .. } => return None,
+            Target::New { definition, business_key, parent: None } => {
+                let (row, state) = super::runtime::new_case_row(definition, business_key, &None, at);
+                (row, state, definition.clone())
+            }
+            Target::Existing(id) => {
+                let entry = self.inner.cases.get(id)?;
+                let loaded = self.prepared_definition(entry.row.definition_id)?;
+                (entry.row.clone(), entry.state.clone(), loaded)
+            }
+        };
+        if row.parent_case_id.is_some() {
+            return None;
+        }
+        let env = Env { now: at, calendar: self.calendar_of(&loaded.definition.flow) };
+        let effects = core::apply(&loaded.definition, &mut state, command.clone(), &env).ok()?;
+        if effects.iter().any(|e| matches!(e, Effect::StartCall { .. } | Effect::CancelCall { .. })) {
+            return None;
+        }
+        record(self.inner.db.get_database_backend(), row, state, &loaded, command, &effects, at, actor).await.ok()
+    }
+}
+
+/// The statements of a command worked out on `row` (its case before the command).
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    backend: DbBackend,
+    row: cases::Model,
+    state: CaseState,
+    loaded: &LoadedDefinition,
+    command: &Command,
+    effects: &[Effect],
+    at: crate::time::Timestamp,
+    actor: &str,
+) -> Result<Prepared, StoreError> {
+    let (written, audit_row) = written_after(row, &state, command, effects, at, actor)?;
+    let recorder = Recorder { backend, statements: Mutex::new(Vec::new()) };
+    match written.version - 1 {
+        0 => recorder.run_statement(&case_insert(&written)).await?,
+        base => recorder.run_statement(&case_update(&written, base)).await?,
+    };
+    write_entry_and_effects(&recorder, &written, audit_row, loaded, command, effects, at, actor).await?;
+    let statements = recorder.statements.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    Ok(Prepared { case: Arc::new(CachedCase { row: written, state }), statements })
+}
+
+/// Runs a recorded command in the batch's transaction. `None` when the recording is stale (the
+/// case changed since it was cached, or an earlier command of this batch changed it): nothing
+/// was written, and the command is to be run the usual way.
+pub(crate) async fn run_prepared(
+    txn: &impl CommandDb,
+    staged: &mut Staged,
+    prepared: &Prepared,
+) -> Result<Option<Executed>, StoreError> {
+    let case = &prepared.case;
+    if staged.get(&case.row.id).is_some() {
+        return Ok(None);
+    }
+    let Some((write_case, rest)) = prepared.statements.split_first() else { return Ok(None) };
+    if txn.run_built(write_case).await? != 1 {
+        return Ok(None);
+    }
+    for stmt in rest {
+        txn.run_built(stmt).await?;
+    }
+    staged.put_shared(case.clone());
+    Ok(Some(Executed { case_id: case.row.id.clone(), version: case.row.version, status: case.state.status }))
+}
