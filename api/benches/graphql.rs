@@ -12,7 +12,7 @@
 //! - the server's peak resident memory.
 //!
 //! The difference of the two p50s is what the API adds. `DOCKET_BENCH_SECONDS` (default 10)
-//! sets the length of each load.
+//! sets the length of each load, `DOCKET_BENCH_STORES` (default `sqlite,postgres`) the stores.
 
 #[path = "../../engine/benches/penalty/mod.rs"]
 mod penalty;
@@ -214,11 +214,17 @@ async fn bench(name: &str, url: &str) {
 }
 
 fn main() {
+    let stores = std::env::var("DOCKET_BENCH_STORES").unwrap_or_else(|_| "sqlite,postgres".into()).to_lowercase();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
         let sqlite = format!("sqlite://{}", dir.path().join("api-bench.db").display());
-        bench("SQLite (WAL, synchronous=FULL)", &sqlite).await;
+        if stores.contains("sqlite") {
+            bench("SQLite (WAL, synchronous=FULL)", &sqlite).await;
+        }
+        if !stores.contains("postgres") {
+            return;
+        }
         match Database::connect(format!("{POSTGRES}/test")).await {
             Ok(admin) => {
                 let name = format!("docket_api_bench_{}", std::process::id());

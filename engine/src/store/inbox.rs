@@ -16,7 +16,7 @@
 //! existed when paging started is skipped.
 
 use sea_orm::sea_query::{Alias, Asterisk, Cond, Expr, ExprTrait, Order, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryTrait};
 use serde::{Deserialize, Serialize};
 
 use super::entity::{task_candidates as tc, tasks};
@@ -140,6 +140,13 @@ pub struct InboxPage {
     pub next: Option<InboxCursor>,
 }
 
+/// A candidate row an inbox page's scans found: its sort key and its task.
+#[derive(Deserialize, FromQueryResult)]
+struct Found {
+    k: i64,
+    task_id: i64,
+}
+
 impl Store {
     /// Open tasks offered to any of `groups`, first due first (the benchmark's query).
     ///
@@ -156,7 +163,8 @@ impl Store {
             .await
     }
 
-    /// One page of an inbox.
+    /// One page of an inbox. On a SQLite file it is read on the caller's thread (see
+    /// `SqliteReaders`).
     ///
     /// # Errors
     /// A database failure.
@@ -176,8 +184,15 @@ impl Store {
         });
         if let Some(mut all) = scans.next() {
             all.unions(scans.map(|s| (UnionType::All, s)));
-            for row in db.query_all_raw(inline_sqlite_limits(backend.build(&all))).await? {
-                found.push((row.try_get("", "k")?, row.try_get("", "task_id")?));
+            match &self.inner.readers {
+                Some(readers) => {
+                    found.extend(readers.pick().rows::<Found>(&all, None)?.into_iter().map(|f| (f.k, f.task_id)));
+                }
+                None => {
+                    for row in db.query_all_raw(inline_sqlite_limits(backend.build(&all))).await? {
+                        found.push((row.try_get("", "k")?, row.try_get("", "task_id")?));
+                    }
+                }
             }
         }
         if query.sort.descending {
@@ -190,7 +205,11 @@ impl Store {
         let has_next = found.len() as u64 > limit;
         found.truncate(limit as usize);
         let ids: Vec<i64> = found.iter().map(|(_, id)| *id).collect();
-        let mut rows = tasks::Entity::find().filter(tasks::Column::Id.is_in(ids.clone())).all(db).await?;
+        let by_id = tasks::Entity::find().filter(tasks::Column::Id.is_in(ids.clone()));
+        let mut rows = match &self.inner.readers {
+            Some(readers) => readers.pick().rows::<tasks::Model>(&by_id.into_query(), None)?,
+            None => by_id.all(db).await?,
+        };
         rows.sort_by_key(|t| ids.iter().position(|id| *id == t.id));
         let cursors: Vec<InboxCursor> =
             found.iter().map(|(key, task_id)| InboxCursor { key: *key, task_id: *task_id }).collect();

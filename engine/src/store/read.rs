@@ -44,7 +44,11 @@ impl Store {
     /// # Errors
     /// A database failure.
     pub async fn task_row(&self, id: i64) -> Result<Option<tasks::Model>, StoreError> {
-        Ok(tasks::Entity::find_by_id(id).first_in(self.db()).await?)
+        let query = tasks::Entity::find_by_id(id);
+        Ok(match &self.inner.readers {
+            Some(readers) => query.first_in(readers.pick()).await?,
+            None => query.first_in(self.db()).await?,
+        })
     }
 
     /// The tasks of a case, open ones first, then by key.

@@ -31,7 +31,7 @@ use super::effects::{CaseContext, apply_effects};
 use super::entity::{audit_log, cases, definitions, idempotency_keys};
 use super::error::StoreError;
 use super::prepared::{Prepared, run_prepared};
-use super::sqlite_writer::SqliteWriter;
+use super::sqlite_writer::{SqliteReaders, SqliteWriter};
 use crate::calendar::Calendars;
 use crate::core::{self, CallKey, CaseState, CaseStatus, Command, Definition, Env, Variables};
 use crate::time::Timestamp;
@@ -178,6 +178,8 @@ pub(crate) struct Inner {
     /// Whether reads of a case may be answered from `cases`: only where this node's committer
     /// is the database's one writer (a SQLite file), so the cache is never behind it.
     reads_cached: bool,
+    /// Connections for point reads on a SQLite file (see `SqliteReaders`).
+    pub readers: Option<SqliteReaders>,
     queue: RwLock<Option<mpsc::Sender<Request>>>,
     committers: tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -220,6 +222,7 @@ impl Store {
             db,
             cases: CaseCache::new(config.cached_cases),
             reads_cached: super::sqlite_writer::file_of(&config.url).is_some(),
+            readers: super::sqlite_writer::file_of(&config.url).map(|path| SqliteReaders::open(path, 2)).transpose()?,
             config,
             calendars,
             definitions: RwLock::new(HashMap::new()),

@@ -8,6 +8,7 @@
 //! the ones sea-orm builds for SQLite; rows are read into the models through serde.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -50,6 +51,18 @@ impl SqliteWriter {
         Ok(SqliteWriter { conn: Mutex::new(conn) })
     }
 
+    /// Opens the database file for reads only (`query_only`), with the same busy timeout.
+    ///
+    /// # Errors
+    /// When the file cannot be opened.
+    fn open_reader(path: &str) -> Result<SqliteWriter, DbErr> {
+        let conn = rusqlite::Connection::open(path).map_err(db_err)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(db_err)?;
+        conn.execute_batch("PRAGMA query_only = ON;").map_err(db_err)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(SqliteWriter { conn: Mutex::new(conn) })
+    }
+
     fn with<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>) -> Result<T, DbErr> {
         let conn = self.conn.lock().map_err(|_| DbErr::Custom("sqlite: the writer connection is poisoned".into()))?;
         f(&conn).map_err(db_err)
@@ -60,9 +73,59 @@ impl SqliteWriter {
         self.with(|conn| conn.execute_batch(sql))
     }
 
+    /// The rows a query returns (at most `most` of them).
+    pub(crate) fn rows<M: CommandRow>(&self, stmt: &SelectStatement, most: Option<usize>) -> Result<Vec<M>, DbErr> {
+        let stmt = inline_sqlite_limits(DbBackend::Sqlite.build(stmt));
+        let rows = self.with(|conn| {
+            let mut prepared = conn.prepare_cached(&stmt.sql)?;
+            let names: Vec<String> = prepared.column_names().into_iter().map(str::to_owned).collect();
+            let mut rows = prepared.query(rusqlite::params_from_iter(params(&stmt)?))?;
+            let mut out = Vec::new();
+            while most.is_none_or(|m| out.len() < m)
+                && let Some(row) = rows.next()?
+            {
+                let mut object = serde_json::Map::with_capacity(names.len());
+                for (i, name) in names.iter().enumerate() {
+                    object.insert(name.clone(), json_of(row.get_ref(i)?));
+                }
+                out.push(serde_json::Value::Object(object));
+            }
+            Ok(out)
+        })?;
+        rows.into_iter()
+            .map(|r| serde_json::from_value(r).map_err(|e| DbErr::Type(format!("sqlite row: {e}"))))
+            .collect()
+    }
+
     /// Whether a transaction is open on the connection.
     pub(crate) fn in_transaction(&self) -> bool {
         self.with(|conn| Ok(!conn.is_autocommit())).unwrap_or(false)
+    }
+}
+
+/// A few read-only connections to the node's SQLite file for the reads every task command and
+/// inbox page makes (a task by id, an inbox page: each well under a millisecond with the
+/// inbox indexes), run on the caller's thread like the committer's statements, instead of a
+/// hand-off to a pool connection's driver thread and back per statement. Each read sees the
+/// last commit, as a pool read does (WAL).
+pub(crate) struct SqliteReaders {
+    conns: Vec<SqliteWriter>,
+    next: AtomicUsize,
+}
+
+impl SqliteReaders {
+    /// Opens `n` read-only connections to the file.
+    ///
+    /// # Errors
+    /// When the file cannot be opened.
+    pub(crate) fn open(path: &str, n: usize) -> Result<SqliteReaders, DbErr> {
+        let conns = (0..n.max(1)).map(|_| SqliteWriter::open_reader(path)).collect::<Result<_, _>>()?;
+        Ok(SqliteReaders { conns, next: AtomicUsize::new(0) })
+    }
+
+    /// A connection, in turn.
+    pub(crate) fn pick(&self) -> &SqliteWriter {
+        &self.conns[self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len()]
     }
 }
 
@@ -86,19 +149,7 @@ impl CommandDb for SqliteWriter {
     }
 
     async fn first_row<M: CommandRow>(&self, stmt: &SelectStatement) -> Result<Option<M>, DbErr> {
-        let stmt = inline_sqlite_limits(DbBackend::Sqlite.build(stmt));
-        let row = self.with(|conn| {
-            let mut prepared = conn.prepare_cached(&stmt.sql)?;
-            let names: Vec<String> = prepared.column_names().into_iter().map(str::to_owned).collect();
-            let mut rows = prepared.query(rusqlite::params_from_iter(params(&stmt)?))?;
-            let Some(row) = rows.next()? else { return Ok(None) };
-            let mut object = serde_json::Map::with_capacity(names.len());
-            for (i, name) in names.into_iter().enumerate() {
-                object.insert(name, json_of(row.get_ref(i)?));
-            }
-            Ok(Some(serde_json::Value::Object(object)))
-        })?;
-        row.map(|r| serde_json::from_value(r).map_err(|e| DbErr::Type(format!("sqlite row: {e}")))).transpose()
+        Ok(self.rows(stmt, Some(1))?.into_iter().next())
     }
 }
 
