@@ -549,7 +549,7 @@ async fn footprint(store: &Store, case: &str) -> Vec<String> {
         }
     }
     for r in evidence_records::Entity::find().filter(evidence_records::Column::CaseId.eq(case)).all(db).await.unwrap() {
-        out.push(format!("record {} {} {} {}", r.task_key, r.kind, r.sha256, r.attached_by));
+        out.push(format!("record {} {} {} {} {}", r.task_key, r.kind, r.sha256, r.uri, r.attached_by));
     }
     for t in timers::Entity::find().filter(timers::Column::CaseId.eq(case)).all(db).await.unwrap() {
         out.push(format!("timer {} {}", t.timer_key, t.purpose));
@@ -579,6 +579,10 @@ async fn disputed_case(store: &Store) -> (Vec<String>, Vec<String>) {
     let rev = Actor::new("rev", &["legal_reviewer"]);
     let task = open_task(store, &case, "legal_review").await;
     store.execute(&case, Command::Claim { task, actor: rev.clone() }, "rev", None).await.expect("claim");
+    // Text that must survive quoting, however the statements carry their values.
+    let odd = RecordRef { uri: "s3://evidence/o'neil\\x;$1 --".into(), ..record("opinion", 7) };
+    let attach = Command::AttachRecord { task, actor: rev.clone(), record: odd };
+    store.execute(&case, attach, "rev", None).await.expect("attach");
     let reason = "承办机构对审核意见有异议".to_owned();
     let escalate = Command::EscalateTask { task, actor: rev.clone(), to: "leader".into(), reason };
     store.execute(&case, escalate, "rev", None).await.expect("escalate");
@@ -629,6 +633,7 @@ async fn commands_worked_out_ahead_write_what_the_transaction_would() {
     let (escalated, done) = &footprints[0];
     assert!(escalated.iter().any(|l| l.starts_with("offer") && l.contains("group leader")), "{escalated:#?}");
     assert!(done.iter().any(|l| l.starts_with("publication")), "{done:#?}");
+    assert!(done.iter().any(|l| l.contains("s3://evidence/o'neil\\x;$1 --")), "{done:#?}");
     for other in &footprints[1..] {
         assert_eq!(&footprints[0], other);
     }
