@@ -86,7 +86,7 @@ impl StoreConfig {
         StoreConfig {
             url,
             node_id: format!("node-{}", std::process::id()),
-            max_batch: 64,
+            max_batch: 256,
             committers,
             clock: Clock::default(),
             cached_cases: 4096,
