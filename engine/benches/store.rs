@@ -1,18 +1,19 @@
 //! The durable engine, measured (`cargo bench -p docket-engine --bench store`).
 //!
 //! On SQLite (a WAL file with `synchronous=FULL`: every acknowledged command is on disk) and
-//! on PostgreSQL (127.0.0.1:5432, a fresh database; skipped when unreachable), with 1, 4 and
-//! 16 concurrent clients:
+//! on PostgreSQL (127.0.0.1:5432, a fresh database; skipped when unreachable), with 1, 4, 16
+//! and 256 concurrent clients (the last where the SQLite throughput goal is measured):
 //! - penalty cases/s and task completions/s end to end through the store (every command a
 //!   durable transaction, group-committed), and the p50/p99 latency of a completion;
 //! - timer lag p99: cases waiting on a one-second timer, fired by the workers;
 //! - the group inbox (first page of 50, by due date) p50/p99 with `DOCKET_BENCH_TASKS`
 //!   (default 1,000,000) open tasks in the database;
-//! - pgbench's TPC-B-like tps at the same client count on the same PostgreSQL, and the ratio;
+//! - pgbench's TPC-B-like tps at the same client count on the same PostgreSQL, and the ratio
+//!   (none at 256 clients unless the server allows that many connections);
 //! - the process's peak resident memory.
 //!
 //! `DOCKET_BENCH_SECONDS` (default 10) sets how long each load runs; `DOCKET_BENCH_CLIENTS`
-//! (default `1,4,16`) the client counts; `DOCKET_BENCH_STORES` (default `sqlite,postgres`) the
+//! (default `1,4,16,256`) the client counts; `DOCKET_BENCH_STORES` (default `sqlite,postgres`) the
 //! stores.
 
 mod penalty;

@@ -12,13 +12,13 @@ use docket_engine::time::Timestamp;
 use sea_orm::{ConnectionTrait, Statement};
 use tokio::sync::Mutex;
 
-/// `DOCKET_BENCH_CLIENTS`, a comma-separated list (default `1,4,16`).
+/// `DOCKET_BENCH_CLIENTS`, a comma-separated list (default `1,4,16,256`).
 pub fn client_counts() -> Vec<usize> {
     std::env::var("DOCKET_BENCH_CLIENTS")
         .ok()
         .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect::<Vec<usize>>())
         .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| vec![1, 4, 16])
+        .unwrap_or_else(|| vec![1, 4, 16, 256])
 }
 
 pub fn env_u64(name: &str, default: u64) -> u64 {
