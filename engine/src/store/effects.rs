@@ -231,9 +231,6 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
                 )
                 .run_in(txn)
                 .await?;
-            if *attempt > 1 {
-                metrics::counter!("docket_job_retries_total").increment(1);
-            }
         }
         Effect::CancelJob { job } => {
             jobs::Entity::delete_many()
@@ -289,6 +286,12 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
         }
     }
     Ok(())
+}
+
+/// How many of a command's effects schedule a job's retry (for `docket_job_retries_total`,
+/// counted where a command's statements run, not where they are recorded).
+pub(crate) fn job_retries(effects: &[Effect]) -> u64 {
+    effects.iter().filter(|e| matches!(e, Effect::CreateJob { attempt, .. } if *attempt > 1)).count() as u64
 }
 
 fn json_list(items: &[String]) -> String {
@@ -413,4 +416,25 @@ async fn emit(
     .run_in(txn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::JobKey;
+    use crate::model::NodeIdx;
+
+    #[test]
+    fn only_later_attempts_of_a_job_count_as_retries() {
+        let job = |attempt| Effect::CreateJob {
+            job: JobKey(1),
+            node: NodeIdx(0),
+            job_type: "notify".into(),
+            attempt,
+            run_at: Timestamp(0),
+            variables: Default::default(),
+        };
+        assert_eq!(job_retries(&[job(1)]), 0);
+        assert_eq!(job_retries(&[job(1), job(2), Effect::CancelJob { job: JobKey(1) }, job(3)]), 2);
+    }
 }

@@ -26,6 +26,7 @@ use sea_orm::{DbBackend, DbErr, Statement, StatementBuilder};
 
 use super::case_cache::{CachedCase, Staged};
 use super::command_db::{CommandDb, CommandRow};
+use super::effects::job_retries;
 use super::entity::cases;
 use super::error::StoreError;
 use super::runtime::{
@@ -40,6 +41,8 @@ pub(crate) struct Prepared {
     /// The case's row write first (guarded by the version the command was worked out from),
     /// then the audit entry and the effects.
     statements: Vec<Statement>,
+    /// Job retries the effects schedule (counted when the statements run).
+    job_retries: u64,
 }
 
 /// A [`CommandDb`] that keeps the statements it is given instead of running them.
@@ -128,7 +131,7 @@ async fn record(
     };
     write_entry_and_effects(&recorder, &written, audit_row, loaded, command, effects, at, actor).await?;
     let statements = recorder.statements.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-    Ok(Prepared { case: Arc::new(CachedCase { row: written, state }), statements })
+    Ok(Prepared { case: Arc::new(CachedCase { row: written, state }), statements, job_retries: job_retries(effects) })
 }
 
 /// Runs a recorded command in the batch's transaction. `None` when the recording is stale (the
@@ -150,6 +153,7 @@ pub(crate) async fn run_prepared(
     for stmt in rest {
         txn.run_built(stmt).await?;
     }
+    metrics::counter!("docket_job_retries_total").increment(prepared.job_retries);
     staged.put_shared(case.clone());
     Ok(Some(Executed { case_id: case.row.id.clone(), version: case.row.version, status: case.state.status }))
 }

@@ -27,7 +27,7 @@ use super::audit::{AuditEntry, StoredEntry, log_row};
 use super::case_cache::{CachedCase, CaseCache, Staged};
 use super::command_db::{CommandDb, FirstIn, RunIn};
 use super::commit::{self, Writer};
-use super::effects::{CaseContext, apply_effects};
+use super::effects::{CaseContext, apply_effects, job_retries};
 use super::entity::{audit_log, cases, definitions, idempotency_keys};
 use super::error::StoreError;
 use super::prepared::{Prepared, run_prepared};
@@ -840,6 +840,7 @@ async fn apply_command(
             return Err(StoreError::Conflict);
         }
         write_entry_and_effects(txn, &written, audit_row, &loaded, command, &effects, at, actor).await?;
+        metrics::counter!("docket_job_retries_total").increment(job_retries(&effects));
         let parent = written.parent_case_id.clone().zip(written.parent_call.map(|c| c as u32));
         let follow_ups = follow_ups(store, txn, &written.id, &state, &effects, parent).await?;
         let executed = Executed { case_id: written.id.clone(), version: written.version, status: state.status };
