@@ -29,10 +29,8 @@ use super::command_db::{CommandDb, CommandRow};
 use super::effects::job_retries;
 use super::entity::cases;
 use super::error::StoreError;
-use super::runtime::{
-    Executed, LoadedDefinition, Store, Target, case_insert, case_update, write_entry_and_effects, written_after,
-};
-use crate::core::{self, CaseState, Command, Effect, Env};
+use super::runtime::{Executed, LoadedDefinition, Store, Target, write_case, write_entry_and_effects, written_after};
+use crate::core::{CaseState, Command, Effect};
 
 /// A command worked out from a cached case, as the statements its transaction runs.
 pub(crate) struct Prepared {
@@ -102,8 +100,7 @@ impl Store {
         if row.parent_case_id.is_some() {
             return None;
         }
-        let env = Env { now: at, calendar: self.calendar_of(&loaded.definition.flow) };
-        let effects = core::apply(&loaded.definition, &mut state, command.clone(), &env).ok()?;
+        let effects = self.apply_core(&loaded, &mut state, command, at).ok()?;
         if effects.iter().any(|e| matches!(e, Effect::StartCall { .. } | Effect::CancelCall { .. })) {
             return None;
         }
@@ -125,10 +122,7 @@ async fn record(
 ) -> Result<Prepared, StoreError> {
     let (written, audit_row) = written_after(row, &state, command, effects, at, actor)?;
     let recorder = Recorder { backend, statements: Mutex::new(Vec::new()) };
-    match written.version - 1 {
-        0 => recorder.run_statement(&case_insert(&written)).await?,
-        base => recorder.run_statement(&case_update(&written, base)).await?,
-    };
+    write_case(&recorder, &written).await?;
     write_entry_and_effects(&recorder, &written, audit_row, loaded, command, effects, at, actor).await?;
     let statements = recorder.statements.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     Ok(Prepared { case: Arc::new(CachedCase { row: written, state }), statements, job_retries: job_retries(effects) })

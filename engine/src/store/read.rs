@@ -15,7 +15,7 @@ use super::entity::{
     record_access_log, tasks, timers,
 };
 use super::error::StoreError;
-use super::runtime::{Executed, LoadedDefinition, Store, decode_state, update_case};
+use super::runtime::{Executed, LoadedDefinition, Store, decode_state, write_case};
 use crate::core::{self, CaseState};
 
 /// A page of rows after a cursor (an id or a sequence number).
@@ -374,7 +374,6 @@ impl Store {
         let seq = row.audit_seq + 1;
         let entry = AuditEntry { case_id, seq, at: at.0, actor, kind: "migrate", detail: &detail };
         let (audit_row, hash) = log_row(&entry, &row.audit_hash);
-        let loaded_version = row.version;
         let written = cases::Model {
             definition_id: to.id,
             flow_version: to.version as i32,
@@ -385,7 +384,7 @@ impl Store {
             updated_at: at.0,
             ..row
         };
-        if !update_case(&txn, &written, loaded_version).await? {
+        if !write_case(&txn, &written).await? {
             return Err(StoreError::Conflict);
         }
         audit_row.insert(&txn).await?;

@@ -438,6 +438,19 @@ impl Store {
         self.inner.definitions.read().expect("definitions lock").get(&id).cloned()
     }
 
+    /// Runs the core on a case's state with the store's clock reading `at` and the flow's
+    /// calendar.
+    pub(crate) fn apply_core(
+        &self,
+        loaded: &LoadedDefinition,
+        state: &mut CaseState,
+        command: &Command,
+        at: Timestamp,
+    ) -> Result<Vec<core::Effect>, core::TransitionError> {
+        let env = Env { now: at, calendar: self.calendar_of(&loaded.definition.flow) };
+        core::apply(&loaded.definition, state, command.clone(), &env)
+    }
+
     /// The deployed definition of `key` at `version` (the latest when `None`).
     pub(crate) async fn definition(
         &self,
@@ -814,9 +827,7 @@ async fn apply_command(
             Target::New { definition, parent, business_key } => new_case(definition, business_key, parent, at),
             Target::Existing(id) => current(store, txn, staged, id, fresh).await?,
         };
-        let calendar = store.calendar_of(&loaded.definition.flow);
-        let env = Env { now: at, calendar };
-        let effects = match core::apply(&loaded.definition, &mut state, command.clone(), &env) {
+        let effects = match store.apply_core(&loaded, &mut state, command, at) {
             Ok(effects) => effects,
             Err(_) if cached => {
                 // A refusal must come from the committed state, not from a stale copy.
@@ -827,10 +838,7 @@ async fn apply_command(
             Err(refusal) => return Err(refusal.into()),
         };
         let (written, audit_row) = written_after(row, &state, command, &effects, at, actor)?;
-        let loaded_version = written.version - 1;
-        if loaded_version == 0 {
-            txn.run_statement(&case_insert(&written)).await?;
-        } else if !update_case(txn, &written, loaded_version).await? {
+        if !write_case(txn, &written).await? {
             if cached {
                 // Changed since it was cached (another node, a migration): read it again.
                 store.inner.cases.forget(&written.id);
@@ -897,23 +905,22 @@ pub(crate) async fn write_entry_and_effects(
     apply_effects(txn, &context, command, effects).await
 }
 
-/// The statement that writes a new case's first row.
-pub(crate) fn case_insert(written: &cases::Model) -> sea_orm::sea_query::InsertStatement {
-    cases::Entity::insert(written.clone().into_active_model().reset_all()).into_query()
+/// Writes a case's new row: a new case's first row, else the row over the one a version
+/// earlier, the version guard every change of a case goes through. False when the case changed
+/// since it was read (nothing written).
+pub(crate) async fn write_case(txn: &impl CommandDb, written: &cases::Model) -> Result<bool, StoreError> {
+    let written_rows = match written.version - 1 {
+        0 => {
+            let first = cases::Entity::insert(written.clone().into_active_model().reset_all()).into_query();
+            txn.run_statement(&first).await?
+        }
+        loaded_version => txn.run_statement(&case_update(written, loaded_version)).await?,
+    };
+    Ok(written_rows == 1)
 }
 
-/// Writes a case's new row over the one at `loaded_version`: the version guard every change of
-/// a case goes through. False when the case changed since it was read (nothing written).
-pub(crate) async fn update_case(
-    txn: &impl CommandDb,
-    written: &cases::Model,
-    loaded_version: i64,
-) -> Result<bool, StoreError> {
-    Ok(txn.run_statement(&case_update(written, loaded_version)).await? == 1)
-}
-
-/// The statement behind [`update_case`].
-pub(crate) fn case_update(written: &cases::Model, loaded_version: i64) -> UpdateStatement {
+/// The version-guarded update behind [`write_case`].
+fn case_update(written: &cases::Model, loaded_version: i64) -> UpdateStatement {
     cases::Entity::update_many()
         .col_expr(cases::Column::DefinitionId, Expr::value(written.definition_id))
         .col_expr(cases::Column::FlowVersion, Expr::value(written.flow_version))

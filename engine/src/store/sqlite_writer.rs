@@ -1,11 +1,13 @@
-//! The SQLite committer's own connection.
+//! The SQLite committer's own connection, and the node's read-only ones.
 //!
 //! SQLite has one writer at a time, so on SQLite one committer runs every command. It runs on
 //! a thread of its own with a connection of its own, opened with `rusqlite` and driven
 //! directly: each statement runs on the committer's thread from a cache of prepared
 //! statements, instead of being handed to a driver thread and back for every statement (as
 //! the pool's `sqlx` connections do; they serve reads and the workers). The statements are
-//! the ones sea-orm builds for SQLite; rows are read into the models through serde.
+//! the ones sea-orm builds for SQLite; rows are read into the models through serde. The hot
+//! reads (a task by id, inbox pages) run the same way on read-only connections of the same
+//! kind ([`SqliteReaders`]).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,7 +20,8 @@ use sea_orm::{DbBackend, DbErr, Statement};
 use super::command_db::{CommandDb, CommandRow};
 use super::sql::{has_bound_limit, inline_sqlite_limits};
 
-/// A SQLite connection for the one writer.
+/// A SQLite connection driven directly: the one writer's, or a read-only one (see
+/// [`SqliteReaders`]).
 pub(crate) struct SqliteWriter {
     conn: Mutex<rusqlite::Connection>,
 }
@@ -64,7 +67,7 @@ impl SqliteWriter {
     }
 
     fn with<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>) -> Result<T, DbErr> {
-        let conn = self.conn.lock().map_err(|_| DbErr::Custom("sqlite: the writer connection is poisoned".into()))?;
+        let conn = self.conn.lock().map_err(|_| DbErr::Custom("sqlite: the connection is poisoned".into()))?;
         f(&conn).map_err(db_err)
     }
 
