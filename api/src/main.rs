@@ -4,6 +4,7 @@
 mod auth;
 mod cli;
 mod graphql;
+mod recent;
 mod server;
 mod workflows;
 

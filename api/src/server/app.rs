@@ -42,6 +42,8 @@ pub struct AppState {
     pub schema: DocketSchema,
     /// Verifies bearer tokens.
     pub auth: Authenticator,
+    /// Parsed GraphQL documents of recent requests.
+    pub documents: Arc<graphql::Documents>,
 }
 
 impl AppState {
@@ -53,7 +55,14 @@ impl AppState {
         schema: DocketSchema,
         auth: Authenticator,
     ) -> AppState {
-        AppState { store, workers: Arc::new(Mutex::new(Some(workers))), metrics, schema, auth }
+        AppState {
+            store,
+            workers: Arc::new(Mutex::new(Some(workers))),
+            metrics,
+            schema,
+            auth,
+            documents: Arc::default(),
+        }
     }
 
     /// Whether the workers run: `None` once they were taken for shutdown.

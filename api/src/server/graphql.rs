@@ -9,8 +9,11 @@
 //!   `graphql-ws`); the token goes in the `connection_init` payload as
 //!   `{"authorization": "Bearer TOKEN"}`.
 
+use std::sync::Arc;
+
 use async_graphql::Data;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -21,6 +24,36 @@ use serde_json::json;
 
 use super::app::AppState;
 use crate::graphql::error::coded;
+use crate::recent::Recent;
+
+/// How many parsed documents are remembered.
+const REMEMBERED_DOCUMENTS: usize = 512;
+
+/// The parsed documents of recent requests, by their text.
+///
+/// Clients send a few query texts over and over (with different variables); each is parsed
+/// once while it stays in use. The schema still checks every request's document (depth,
+/// complexity, directives, validation) as if it had parsed it itself.
+pub struct Documents(Recent<Arc<ExecutableDocument>>);
+
+impl Default for Documents {
+    fn default() -> Documents {
+        Documents(Recent::new(REMEMBERED_DOCUMENTS))
+    }
+}
+
+impl Documents {
+    /// Gives `request` its parsed document, from memory or parsed now. A text that does not
+    /// parse is left to the schema, which reports where it fails.
+    pub fn parse(&self, request: &mut async_graphql::Request) {
+        if let Some(document) = self.0.get(&request.query) {
+            request.set_parsed_query(ExecutableDocument::clone(&document));
+        } else if let Ok(document) = async_graphql::parser::parse_query(&request.query) {
+            self.0.put(&request.query, Arc::new(document.clone()));
+            request.set_parsed_query(document);
+        }
+    }
+}
 
 /// `GET /graphql`: GraphiQL.
 pub async fn graphiql() -> Html<String> {
@@ -55,13 +88,14 @@ pub async fn execute(
         }
         Err(rejection) => return refuse(rejection.status(), "BAD_REQUEST", &rejection.body_text()),
     };
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(e) => {
             let message = format!("the body is not a GraphQL request (`{{\"query\": ...}}`): {e}");
             return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message);
         }
     };
+    state.documents.parse(&mut request);
     let user = principal.user.clone();
     let mut response = state.schema.execute(request.data(principal)).await;
     for error in &mut response.errors {
