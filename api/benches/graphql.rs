@@ -4,14 +4,18 @@
 //! On SQLite and on PostgreSQL (skipped when unreachable), a real `docket serve` (the bench
 //! build of the binary) on a fresh database, and an in-process store on the same database:
 //! - task completions/s and completion p50/p99 with `DOCKET_BENCH_CLIENTS` (default 16)
-//!   clients running penalty cases end to end, first through the store in-process, then
-//!   through `/graphql` over HTTP (each step: find the task in the inbox, claim, complete);
+//!   clients running penalty cases end to end: through the store in-process as the store
+//!   benchmark does; in-process through the calls the API's resolvers make (a [`Session`]
+//!   per principal: each step finds its task in the inbox, claims it and completes it); and
+//!   through `/graphql` over HTTP, the same steps;
 //! - the group inbox (first page of 50 by due date, a reviewer in two groups) p50/p99 with
 //!   `DOCKET_BENCH_TASKS` (default 1,000,000) open tasks, through the store and through
 //!   `/graphql`;
 //! - the server's peak resident memory.
 //!
-//! The difference of the two p50s is what the API adds. `DOCKET_BENCH_SECONDS` (default 10)
+//! What the API adds is the difference between the p50 through `/graphql` and the p50 of the
+//! same steps in-process (HTTP, JSON, GraphQL and tokens); the difference to the store
+//! benchmark's steps is printed too. `DOCKET_BENCH_SECONDS` (default 10)
 //! sets the length of each load, `DOCKET_BENCH_STORES` (default `sqlite,postgres`) the stores.
 
 #[path = "../../engine/benches/penalty/mod.rs"]
@@ -28,7 +32,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use docket_engine::store::{Store, StoreConfig};
+use docket_engine::access::{Principal, Role};
+use docket_engine::core::Actor;
+use docket_engine::store::{
+    InboxFilter, InboxKind, InboxQuery, InboxSort, Session, Store, StoreConfig, TaskStateFilter,
+};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use support::{clock, env_u64, load, ms, pct, peak_rss_mb_of, seed_tasks};
@@ -123,19 +131,67 @@ async fn one_case(client: &reqwest::Client, url: &str, bk: &str, latencies: &Mut
     completions
 }
 
-async fn api_load(url: &str, clients: usize, seconds: u64) -> (f64, f64, Duration, Duration) {
-    let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(64).build().expect("client");
+/// The principal the API makes of a bench token (`token(user, roles)`).
+fn principal(user: &str, roles: &[String]) -> Principal {
+    Principal {
+        user: user.to_owned(),
+        name: user.to_owned(),
+        roles: roles.iter().map(|r| Role::parse(r).expect("a role")).collect(),
+        groups: Vec::new(),
+        scopes: Vec::new(),
+    }
+}
+
+/// One penalty case through the calls the resolvers make, in-process; returns its
+/// completions.
+async fn one_case_in_sessions(store: &Store, bk: &str, latencies: &Mutex<Vec<Duration>>) -> usize {
+    let handler = principal("h1", &["handler".to_owned()]);
+    let started = store
+        .session(&handler)
+        .start_case("penalty-general".into(), None, Some(bk.to_owned()), Default::default(), None)
+        .await
+        .expect("start");
+    let mut completions = 0;
+    for (Actor { user, groups }, done) in penalty::steps() {
+        let who = principal(&user, &groups);
+        let session: Session<'_> = store.session(&who);
+        let scope = session.inbox_scope(InboxKind::Groups(None)).expect("scope");
+        let filter = InboxFilter {
+            business_key: Some(bk.to_owned()),
+            state: Some(TaskStateFilter::Unclaimed),
+            ..Default::default()
+        };
+        let query = InboxQuery { scope, filter, sort: InboxSort::default(), limit: 1, after: None };
+        let task = session.inbox(&query).await.expect("inbox").tasks[0].id;
+        session.claim(task, None).await.expect("claim");
+        let t = Instant::now();
+        session.complete(task, done, None).await.expect("complete");
+        latencies.lock().await.push(t.elapsed());
+        completions += 1;
+    }
+    let chief = principal("chief", &["section_chief".to_owned()]);
+    store.session(&chief).record_publication(&started.case_id, None, None).await.expect("publication");
+    completions
+}
+
+/// Runs `clients` clients until `seconds` pass, each running one case after another with
+/// `case(client, n, latencies)`; cases/s, completions/s, completion p50 and p99.
+async fn run_clients<F, Fut>(clients: usize, seconds: u64, case: F) -> (f64, f64, Duration, Duration)
+where
+    F: Fn(usize, u64, Arc<Mutex<Vec<Duration>>>) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = usize> + Send,
+{
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut handles = Vec::new();
     for c in 0..clients {
-        let (client, url, latencies) = (client.clone(), url.to_owned(), latencies.clone());
+        let (case, latencies) = (case.clone(), latencies.clone());
         handles.push(tokio::spawn(async move {
             let (mut cases, mut completions, mut n) = (0usize, 0usize, 0u64);
             while Instant::now() < deadline {
                 n += 1;
-                completions += one_case(&client, &url, &format!("API-{c}-{n}"), &latencies).await;
+                completions += case(c, n, latencies.clone()).await;
                 cases += 1;
             }
             (cases, completions)
@@ -151,6 +207,25 @@ async fn api_load(url: &str, clients: usize, seconds: u64) -> (f64, f64, Duratio
     let mut lat = latencies.lock().await.clone();
     lat.sort();
     (cases as f64 / secs, completions as f64 / secs, pct(&lat, 0.5), pct(&lat, 0.99))
+}
+
+async fn session_load(store: &Store, clients: usize, seconds: u64) -> (f64, f64, Duration, Duration) {
+    let store = store.clone();
+    run_clients(clients, seconds, move |c, n, latencies| {
+        let store = store.clone();
+        async move { one_case_in_sessions(&store, &format!("SES-{c}-{n}"), &latencies).await }
+    })
+    .await
+}
+
+async fn api_load(url: &str, clients: usize, seconds: u64) -> (f64, f64, Duration, Duration) {
+    let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(64).build().expect("client");
+    let url = url.to_owned();
+    run_clients(clients, seconds, move |c, n, latencies| {
+        let (client, url) = (client.clone(), url.clone());
+        async move { one_case(&client, &url, &format!("API-{c}-{n}"), &latencies).await }
+    })
+    .await
 }
 
 async fn api_inbox(url: &str) -> (Duration, Duration) {
@@ -184,16 +259,23 @@ async fn bench(name: &str, url: &str) {
     println!("\n== {name} ==");
     let (_, runtime_rate, runtime_p50, runtime_p99) = load(&store, clients, seconds).await;
     println!(
-        "runtime   clients {clients:>2}: {runtime_rate:>8.1} completions/s  completion p50 {}  p99 {}",
+        "runtime   clients {clients:>2}: {runtime_rate:>8.1} completions/s  completion p50 {}  p99 {}   (the store benchmark's steps)",
         ms(runtime_p50),
         ms(runtime_p99)
+    );
+    let (_, session_rate, session_p50, session_p99) = session_load(&store, clients, seconds).await;
+    println!(
+        "sessions  clients {clients:>2}: {session_rate:>8.1} completions/s  completion p50 {}  p99 {}   (the API's steps, in-process)",
+        ms(session_p50),
+        ms(session_p99)
     );
     let server = Server::start(url);
     let (_, api_rate, api_p50, api_p99) = api_load(&server.url, clients, seconds).await;
     println!(
-        "/graphql  clients {clients:>2}: {api_rate:>8.1} completions/s  completion p50 {}  p99 {}   (API adds {} at p50)",
+        "/graphql  clients {clients:>2}: {api_rate:>8.1} completions/s  completion p50 {}  p99 {}   (API adds {} at p50 over the same steps in-process, {} over the store benchmark's)",
         ms(api_p50),
         ms(api_p99),
+        ms(api_p50.saturating_sub(session_p50)),
         ms(api_p50.saturating_sub(runtime_p50))
     );
     let seeding = Instant::now();
