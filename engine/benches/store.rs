@@ -80,6 +80,7 @@ async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
     let tasks = env_u64("DOCKET_BENCH_TASKS", 1_000_000);
     let mut config = StoreConfig::new(url);
     config.clock = clock();
+    config.committers = env_u64("DOCKET_BENCH_COMMITTERS", config.committers as u64) as usize;
     let store = Store::connect(config).await.expect("connect");
     store.migrate().await.expect("migrate");
     store.deploy(penalty::PENALTY, "bench").await.expect("deploy");

@@ -159,3 +159,65 @@ async fn migrations_on_postgres() {
         Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
     }
 }
+
+/// On SQLite the candidate rows move into a `WITHOUT ROWID` table and back without loss.
+#[tokio::test]
+async fn sqlite_candidates_are_rebuilt_in_their_primary_key_and_back_without_loss() {
+    let db = Database::connect("sqlite::memory:").await.expect("open in-memory SQLite");
+    let definition = |db: DatabaseConnection| async move {
+        let row = db
+            .query_one_raw(sea_orm_migration::sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT sql FROM sqlite_master WHERE name = 'task_candidates'".to_owned(),
+            ))
+            .await
+            .expect("read the schema")
+            .expect("the table exists");
+        let sql: String = row.try_get("", "sql").expect("sql");
+        (db, sql)
+    };
+    let rows = |db: DatabaseConnection| async move {
+        let found = db
+            .query_all_raw(sea_orm_migration::sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT task_id, kind, name, due_at, priority, created_at FROM task_candidates \
+                 INDEXED BY idx_task_candidates_by_due_at WHERE kind = 'group' AND name = 'review' ORDER BY task_id"
+                    .to_owned(),
+            ))
+            .await
+            .expect("read the candidates");
+        let rows: Vec<(i64, Option<i64>, i32)> = found
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("", "task_id").unwrap(),
+                    r.try_get("", "due_at").unwrap(),
+                    r.try_get("", "priority").unwrap(),
+                )
+            })
+            .collect();
+        (db, rows)
+    };
+    Migrator::up(&db, Some(3)).await.expect("the first three migrations");
+    db.execute_unprepared(
+        "INSERT INTO task_candidates (task_id, kind, name, due_at, priority, created_at) VALUES \
+         (1, 'group', 'review', 20, 50, 1), (2, 'group', 'review', NULL, 70, 2), (2, 'user', 'rev1', 10, 70, 2)",
+    )
+    .await
+    .expect("offer two tasks");
+    let expected = vec![(1, Some(20), 50), (2, None, 70)];
+
+    Migrator::up(&db, None).await.expect("the rest");
+    let (db, sql) = definition(db).await;
+    assert!(sql.contains("WITHOUT ROWID"), "{sql}");
+    let (db, found) = rows(db).await;
+    assert_eq!(found, expected);
+    let duplicate = db.execute_unprepared("INSERT INTO task_candidates VALUES (1, 'group', 'review', 5, 1, 3)").await;
+    assert!(duplicate.is_err(), "the primary key still holds");
+
+    Migrator::down(&db, Some(1)).await.expect("back to three");
+    let (db, sql) = definition(db).await;
+    assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
+    let (_, found) = rows(db).await;
+    assert_eq!(found, expected);
+}
