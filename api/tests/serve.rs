@@ -162,6 +162,24 @@ async fn config_file_restart_and_json_logs() {
     assert!(!log.contains("created=true"), "unchanged workflows are not deployed again:\n{log}");
 }
 
+/// A server started in the last weeks of its calendar's last year warns that deadlines past
+/// it will fail until the next year's holiday notice is added; earlier, it does not.
+#[tokio::test]
+async fn warns_at_start_when_the_calendar_runs_out_soon() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let args = ["serve", "--listen", "127.0.0.1:0", "--database-url", &url];
+    let mut late = Server::spawn_with_clock(command(&args), dir.path(), Some("2026-11-26T09:00:00+08:00"));
+    assert_eq!(late.terminate(STOP_TIMEOUT).code(), Some(0));
+    let log = late.stderr();
+    assert!(log.contains("the working-day calendar runs out soon") && log.contains("days_left=35"), "{log}");
+    assert!(log.contains("workflows/calendars/cn-mainland.yaml"), "{log}");
+
+    let mut early = Server::spawn(command(&args), dir.path());
+    assert_eq!(early.terminate(STOP_TIMEOUT).code(), Some(0));
+    assert!(!early.stderr().contains("runs out soon"), "{}", early.stderr());
+}
+
 fn command(args: &[&str]) -> Command {
     let mut command = Command::new(DOCKET);
     command.args(args);

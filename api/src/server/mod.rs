@@ -71,6 +71,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     };
     let Started { listener, store, workers, feed } = started;
+    warn_of_calendars_running_out(&store);
 
     let auth = Authenticator::new(&config.auth).map_err(anyhow::Error::msg).context("cannot set up authentication")?;
     if let KeyConfig::DevSecretFile(path) = &config.auth {
@@ -159,4 +160,28 @@ pub async fn connect(config: &Config) -> anyhow::Result<Store> {
     Store::connect(store_config)
         .await
         .with_context(|| format!("cannot connect to {}", redact_database_url(&config.database_url)))
+}
+
+/// How many days before a calendar's last day `docket serve` starts warning about it.
+const CALENDAR_WARNING_DAYS: i64 = 90;
+
+/// Warns, at start, of each calendar that runs out within [`CALENDAR_WARNING_DAYS`]: a
+/// working-day deadline that ends after its last day fails with `calendar-out-of-range`
+/// until the next year's holiday notice is added to it.
+fn warn_of_calendars_running_out(store: &Store) {
+    let today = store.now().local_date();
+    for calendar in store.calendars().iter() {
+        let days_left = calendar.days_known_after(today);
+        if days_left < CALENDAR_WARNING_DAYS {
+            tracing::warn!(
+                calendar = calendar.id(),
+                last_day = %calendar.last_day(),
+                days_left,
+                "the working-day calendar runs out soon: deadlines ending after its last day fail with \
+                 calendar-out-of-range until the next year's holiday notice (国务院办公厅关于部分节假日安排的通知) \
+                 is added to workflows/calendars/{}.yaml",
+                calendar.id()
+            );
+        }
+    }
 }

@@ -293,6 +293,18 @@ impl Calendar {
         self.years
     }
 
+    /// The last day this calendar knows (31 December of its last year).
+    pub fn last_day(&self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.years.to, 12, 31).unwrap_or(NaiveDate::MAX)
+    }
+
+    /// How many days after `date` this calendar still knows (negative once `date` is past
+    /// its last year). Working-day deadlines that end later fail with
+    /// [`CalendarError::OutOfRange`] until the next year's holiday notice is added.
+    pub fn days_known_after(&self, date: NaiveDate) -> i64 {
+        (self.last_day() - date).num_days()
+    }
+
     /// Whether `date` is inside the known years, i.e. whether queries about it can succeed.
     pub fn covers(&self, date: NaiveDate) -> bool {
         self.index(date).is_ok()
@@ -658,6 +670,15 @@ mod tests {
         assert!(c.add(d(2024, 12, 30), Period::calendar_days(u32::MAX)).is_err());
         assert!(c.sub(d(2024, 12, 30), Period::calendar_days(u32::MAX)).is_err());
         assert!(c.working_days_in(d(2024, 1, 1), d(2025, 1, 1)).is_err());
+    }
+
+    #[test]
+    fn a_calendar_says_how_long_it_still_knows_the_days() {
+        assert_eq!(cn().last_day(), d(2026, 12, 31));
+        assert_eq!(cn().days_known_after(d(2026, 11, 26)), 35);
+        assert_eq!(cn().days_known_after(d(2026, 12, 31)), 0);
+        assert_eq!(cn().days_known_after(d(2027, 1, 2)), -2);
+        assert!(cn().add(d(2026, 11, 26), Period::working_days(30)).is_err(), "past the known days");
     }
 
     #[test]
