@@ -27,12 +27,27 @@ pub(crate) struct CachedCase {
 /// Rows written by one batch transaction, not yet committed. A later command of the same
 /// batch on the same case reads them (the transaction sees its own writes).
 #[derive(Default)]
-pub(crate) struct Staged(HashMap<String, Arc<CachedCase>>);
+pub(crate) struct Staged {
+    rows: HashMap<String, Arc<CachedCase>>,
+    /// Job retries the transaction's commands scheduled, counted once it commits (a batch
+    /// that rolls back and runs again starts a new count).
+    job_retries: u64,
+}
 
 impl Staged {
     /// The row this transaction wrote for `id`, if it wrote one.
     pub fn get(&self, id: &str) -> Option<Arc<CachedCase>> {
-        self.0.get(id).cloned()
+        self.rows.get(id).cloned()
+    }
+
+    /// Notes job retries a command of this transaction scheduled.
+    pub fn add_job_retries(&mut self, n: u64) {
+        self.job_retries += n;
+    }
+
+    /// The job retries this transaction's commands scheduled.
+    pub fn job_retries(&self) -> u64 {
+        self.job_retries
     }
 
     /// Records the row this transaction wrote.
@@ -42,7 +57,7 @@ impl Staged {
 
     /// Records the row this transaction wrote, already shared.
     pub fn put_shared(&mut self, entry: Arc<CachedCase>) {
-        self.0.insert(entry.row.id.clone(), entry);
+        self.rows.insert(entry.row.id.clone(), entry);
     }
 }
 
@@ -81,7 +96,7 @@ impl CaseCache {
             return;
         }
         let mut entries = self.entries();
-        for (id, entry) in staged.0 {
+        for (id, entry) in staged.rows {
             if entry.state.status.is_closed() {
                 entries.remove(&id);
                 continue;

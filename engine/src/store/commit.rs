@@ -190,6 +190,7 @@ async fn run_batch<T: BatchTxn, F: Future<Output = Result<T, DbErr>>>(
             }
         }
         txn.commit().await?;
+        metrics::counter!("docket_job_retries_total").increment(staged.job_retries());
         // Committed: the cache takes the rows before any caller is answered, so a caller's
         // next command (or read) finds what it wrote.
         store.inner.cases.absorb(staged);

@@ -289,7 +289,8 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
 }
 
 /// How many of a command's effects schedule a job's retry (for `docket_job_retries_total`,
-/// counted where a command's statements run, not where they are recorded).
+/// counted once the transaction that runs a command's statements commits, not where they are
+/// recorded).
 pub(crate) fn job_retries(effects: &[Effect]) -> u64 {
     effects.iter().filter(|e| matches!(e, Effect::CreateJob { attempt, .. } if *attempt > 1)).count() as u64
 }

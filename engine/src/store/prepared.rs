@@ -39,7 +39,7 @@ pub(crate) struct Prepared {
     /// The case's row write first (guarded by the version the command was worked out from),
     /// then the audit entry and the effects.
     statements: Vec<Statement>,
-    /// Job retries the effects schedule (counted when the statements run).
+    /// Job retries the effects schedule (counted once the batch that runs them commits).
     job_retries: u64,
 }
 
@@ -147,7 +147,7 @@ pub(crate) async fn run_prepared(
     for stmt in rest {
         txn.run_built(stmt).await?;
     }
-    metrics::counter!("docket_job_retries_total").increment(prepared.job_retries);
+    staged.add_job_retries(prepared.job_retries);
     staged.put_shared(case.clone());
     Ok(Some(Executed { case_id: case.row.id.clone(), version: case.row.version, status: case.state.status }))
 }

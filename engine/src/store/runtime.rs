@@ -848,7 +848,7 @@ async fn apply_command(
             return Err(StoreError::Conflict);
         }
         write_entry_and_effects(txn, &written, audit_row, &loaded, command, &effects, at, actor).await?;
-        metrics::counter!("docket_job_retries_total").increment(job_retries(&effects));
+        staged.add_job_retries(job_retries(&effects));
         let parent = written.parent_case_id.clone().zip(written.parent_call.map(|c| c as u32));
         let follow_ups = follow_ups(store, txn, &written.id, &state, &effects, parent).await?;
         let executed = Executed { case_id: written.id.clone(), version: written.version, status: state.status };
