@@ -440,6 +440,25 @@ async fn hostile_queries_are_refused() {
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(body["errors"][0]["locations"].is_array(), "parse errors are located: {body}");
     assert!(!message.contains("SELECT") && !message.contains("panicked"), "{message}");
+    // One document with two operations: remembered, it still serves either one, by name.
+    let client = reqwest::Client::new();
+    let document = "query Who { me { user } } query What { me { roles } }";
+    for _ in 0..2 {
+        for (operation, field) in [("Who", "user"), ("What", "roles")] {
+            let body: Value = client
+                .post(format!("{}/graphql", server.base))
+                .bearer_auth(token("s1", &["supervisor"], &[], &[]))
+                .json(&json!({ "query": document, "operationName": operation }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let me = body["data"]["me"].as_object().unwrap_or_else(|| panic!("{body}"));
+            assert_eq!(me.keys().collect::<Vec<_>>(), vec![field], "{body}");
+        }
+    }
 }
 
 /// A section shares one saved view; members use it, others do not see it, only its owner
