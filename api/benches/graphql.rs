@@ -29,7 +29,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use docket_engine::access::{Principal, Role};
@@ -39,7 +38,7 @@ use docket_engine::store::{
 };
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
-use support::{clock, env_u64, load, ms, pct, peak_rss_mb_of, seed_tasks};
+use support::{clock, env_u64, load, ms, pct, peak_rss_mb_of, run_clients, seed_tasks};
 use tokio::sync::Mutex;
 
 const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
@@ -172,41 +171,6 @@ async fn one_case_in_sessions(store: &Store, bk: &str, latencies: &Mutex<Vec<Dur
     let chief = principal("chief", &["section_chief".to_owned()]);
     store.session(&chief).record_publication(&started.case_id, None, None).await.expect("publication");
     completions
-}
-
-/// Runs `clients` clients until `seconds` pass, each running one case after another with
-/// `case(client, n, latencies)`; cases/s, completions/s, completion p50 and p99.
-async fn run_clients<F, Fut>(clients: usize, seconds: u64, case: F) -> (f64, f64, Duration, Duration)
-where
-    F: Fn(usize, u64, Arc<Mutex<Vec<Duration>>>) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = usize> + Send,
-{
-    let latencies = Arc::new(Mutex::new(Vec::new()));
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let started = Instant::now();
-    let mut handles = Vec::new();
-    for c in 0..clients {
-        let (case, latencies) = (case.clone(), latencies.clone());
-        handles.push(tokio::spawn(async move {
-            let (mut cases, mut completions, mut n) = (0usize, 0usize, 0u64);
-            while Instant::now() < deadline {
-                n += 1;
-                completions += case(c, n, latencies.clone()).await;
-                cases += 1;
-            }
-            (cases, completions)
-        }));
-    }
-    let (mut cases, mut completions) = (0, 0);
-    for h in handles {
-        let (a, b) = h.await.expect("client");
-        cases += a;
-        completions += b;
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let mut lat = latencies.lock().await.clone();
-    lat.sort();
-    (cases as f64 / secs, completions as f64 / secs, pct(&lat, 0.5), pct(&lat, 0.99))
 }
 
 async fn session_load(store: &Store, clients: usize, seconds: u64) -> (f64, f64, Duration, Duration) {

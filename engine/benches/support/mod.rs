@@ -73,17 +73,33 @@ pub async fn one_case(store: &Store, latencies: &Mutex<Vec<Duration>>) -> usize 
 }
 
 pub async fn load(store: &Store, clients: usize, seconds: u64) -> (f64, f64, Duration, Duration) {
+    let store = store.clone();
+    run_clients(clients, seconds, move |_, _, latencies| {
+        let store = store.clone();
+        async move { one_case(&store, &latencies).await }
+    })
+    .await
+}
+
+/// Runs `clients` clients until `seconds` pass, each running one case after another with
+/// `case(client, n, latencies)` (which returns the case's completions and records their
+/// latencies); cases/s, completions/s, completion p50 and p99.
+pub async fn run_clients<F, Fut>(clients: usize, seconds: u64, case: F) -> (f64, f64, Duration, Duration)
+where
+    F: Fn(usize, u64, Arc<Mutex<Vec<Duration>>>) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = usize> + Send,
+{
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut handles = Vec::new();
-    for _ in 0..clients {
-        let store = store.clone();
-        let latencies = latencies.clone();
+    for c in 0..clients {
+        let (case, latencies) = (case.clone(), latencies.clone());
         handles.push(tokio::spawn(async move {
-            let (mut cases, mut completions) = (0usize, 0usize);
+            let (mut cases, mut completions, mut n) = (0usize, 0usize, 0u64);
             while Instant::now() < deadline {
-                completions += one_case(&store, &latencies).await;
+                n += 1;
+                completions += case(c, n, latencies.clone()).await;
                 cases += 1;
             }
             (cases, completions)
@@ -91,9 +107,9 @@ pub async fn load(store: &Store, clients: usize, seconds: u64) -> (f64, f64, Dur
     }
     let (mut cases, mut completions) = (0, 0);
     for h in handles {
-        let (c, k) = h.await.expect("client");
-        cases += c;
-        completions += k;
+        let (a, b) = h.await.expect("client");
+        cases += a;
+        completions += b;
     }
     let secs = started.elapsed().as_secs_f64();
     let mut lat = latencies.lock().await.clone();

@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 use super::entity::{task_candidates as tc, tasks};
 use super::error::StoreError;
 use super::runtime::Store;
-use super::sql::inline_sqlite_limits;
 
 /// `task_candidates.due_at` of a task without a due date, so that it sorts last on every
 /// database.
@@ -169,8 +168,6 @@ impl Store {
     /// # Errors
     /// A database failure.
     pub async fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
-        let db = self.db();
-        let backend = db.get_database_backend();
         let limit = query.limit.clamp(1, MAX_PAGE);
         let now = self.now().0;
         let mut found: Vec<(i64, i64)> = Vec::new();
@@ -184,16 +181,7 @@ impl Store {
         });
         if let Some(mut all) = scans.next() {
             all.unions(scans.map(|s| (UnionType::All, s)));
-            match &self.inner.readers {
-                Some(readers) => {
-                    found.extend(readers.pick().rows::<Found>(&all, None)?.into_iter().map(|f| (f.k, f.task_id)));
-                }
-                None => {
-                    for row in db.query_all_raw(inline_sqlite_limits(backend.build(&all))).await? {
-                        found.push((row.try_get("", "k")?, row.try_get("", "task_id")?));
-                    }
-                }
-            }
+            found.extend(self.hot_rows::<Found>(&all, None).await?.into_iter().map(|f| (f.k, f.task_id)));
         }
         if query.sort.descending {
             found.sort_unstable_by(|a, b| b.cmp(a));
@@ -205,11 +193,8 @@ impl Store {
         let has_next = found.len() as u64 > limit;
         found.truncate(limit as usize);
         let ids: Vec<i64> = found.iter().map(|(_, id)| *id).collect();
-        let by_id = tasks::Entity::find().filter(tasks::Column::Id.is_in(ids.clone()));
-        let mut rows = match &self.inner.readers {
-            Some(readers) => readers.pick().rows::<tasks::Model>(&by_id.into_query(), None)?,
-            None => by_id.all(db).await?,
-        };
+        let by_id = tasks::Entity::find().filter(tasks::Column::Id.is_in(ids.clone())).into_query();
+        let mut rows = self.hot_rows::<tasks::Model>(&by_id, None).await?;
         rows.sort_by_key(|t| ids.iter().position(|id| *id == t.id));
         let cursors: Vec<InboxCursor> =
             found.iter().map(|(key, task_id)| InboxCursor { key: *key, task_id: *task_id }).collect();

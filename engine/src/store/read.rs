@@ -4,18 +4,21 @@
 
 use std::sync::Arc;
 
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::sea_query::{Expr, SelectStatement};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+};
 
 use super::audit::{AuditEntry, log_row};
 use super::case_cache::{CachedCase, Staged};
-use super::command_db::FirstIn;
+use super::command_db::CommandRow;
 use super::entity::{
     audit_log, cases, definitions, evidence_records, idempotency_keys, inbox_views, incidents, publications,
     record_access_log, tasks, timers,
 };
 use super::error::StoreError;
 use super::runtime::{Executed, LoadedDefinition, Store, decode_state, write_case};
+use super::sql::inline_sqlite_limits;
 use crate::core::{self, CaseState};
 
 /// A page of rows after a cursor (an id or a sequence number).
@@ -44,11 +47,31 @@ impl Store {
     /// # Errors
     /// A database failure.
     pub async fn task_row(&self, id: i64) -> Result<Option<tasks::Model>, StoreError> {
-        let query = tasks::Entity::find_by_id(id);
-        Ok(match &self.inner.readers {
-            Some(readers) => query.first_in(readers.pick()).await?,
-            None => query.first_in(self.db()).await?,
-        })
+        let query = tasks::Entity::find_by_id(id).limit(1).into_query();
+        Ok(self.hot_rows(&query, Some(1)).await?.into_iter().next())
+    }
+
+    /// The rows of a read every task command or inbox page makes (at most `most` of them): on
+    /// a SQLite file on the caller's thread, from a read-only connection (see
+    /// `SqliteReaders`), else on the pool.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub(crate) async fn hot_rows<M: CommandRow>(
+        &self,
+        query: &SelectStatement,
+        most: Option<usize>,
+    ) -> Result<Vec<M>, StoreError> {
+        if let Some(readers) = &self.inner.readers {
+            return Ok(readers.pick().rows(query, most)?);
+        }
+        let db = self.db();
+        let rows = db.query_all_raw(inline_sqlite_limits(db.get_database_backend().build(query))).await?;
+        Ok(rows
+            .iter()
+            .take(most.unwrap_or(usize::MAX))
+            .map(|row| M::from_query_result(row, ""))
+            .collect::<Result<_, _>>()?)
     }
 
     /// The tasks of a case, open ones first, then by key.

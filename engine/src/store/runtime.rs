@@ -218,11 +218,12 @@ impl Store {
         let db = Database::connect(options).await?;
         let calendars =
             Calendars::shipped().map_err(|e| StoreError::Corrupt { case: "-".into(), reason: e.to_string() })?;
+        let file = super::sqlite_writer::file_of(&config.url);
         let inner = Arc::new(Inner {
             db,
             cases: CaseCache::new(config.cached_cases),
-            reads_cached: super::sqlite_writer::file_of(&config.url).is_some(),
-            readers: super::sqlite_writer::file_of(&config.url).map(|path| SqliteReaders::open(path, 2)).transpose()?,
+            reads_cached: file.is_some(),
+            readers: file.map(|path| SqliteReaders::open(path, 2)).transpose()?,
             config,
             calendars,
             definitions: RwLock::new(HashMap::new()),
