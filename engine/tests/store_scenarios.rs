@@ -339,6 +339,45 @@ async fn a_command_failing_in_the_database_does_not_fail_its_batch_neighbours() 
     store.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_command_failing_among_commands_on_other_cases_fails_alone() {
+    // Commands on different cached cases run together (their statements pipelined on
+    // PostgreSQL): one failing in the database is taken out; the others commit.
+    let Some((store, _db)) = support::postgres().await else { return };
+    let h1 = Actor::new("h1", &["handler"]);
+    let mut cases = Vec::new();
+    for _ in 0..30 {
+        let case = start_penalty(&store).await;
+        let task = open_task(&store, &case, "filing").await;
+        store.execute(&case, Command::Claim { task, actor: h1.clone() }, "h1", None).await.unwrap();
+        cases.push((case, task));
+    }
+    let mut writers = tokio::task::JoinSet::new();
+    for (n, (case, task)) in cases.iter().cloned().enumerate() {
+        let (store, h1) = (store.clone(), h1.clone());
+        writers.spawn(async move {
+            let kind = if n == 15 { "k".repeat(40) } else { "photo".to_owned() };
+            let record = RecordRef { kind, ..record("photo", n) };
+            (n, store.execute(&case, Command::AttachRecord { task, actor: h1, record }, "h1", None).await)
+        });
+    }
+    while let Some(joined) = writers.join_next().await {
+        let (n, result) = joined.unwrap();
+        if n == 15 {
+            assert_eq!(result.unwrap_err().code(), "DATABASE");
+        } else {
+            result.unwrap_or_else(|e| panic!("the command on case {n} failed: {e}"));
+        }
+    }
+    for (n, (case, task)) in cases.iter().enumerate() {
+        let (_, state) = store.case_state(case).await.unwrap();
+        assert_eq!(state.task(*task).unwrap().records.len(), usize::from(n != 15), "case {n}");
+        store.verify_audit(case).await.unwrap();
+    }
+    assert_eq!(evidence_records::Entity::find().count(store.db()).await.unwrap(), 29);
+    store.shutdown().await;
+}
+
 const CHILD: &str = r#"
 id: review-sub
 variables:

@@ -16,6 +16,16 @@ pub(crate) trait CommandRow: FromQueryResult + DeserializeOwned + Send {}
 
 impl<M: FromQueryResult + DeserializeOwned + Send> CommandRow for M {}
 
+/// Why a lot of statements ([`CommandDb::run_all`]) stopped.
+#[derive(Debug)]
+pub(crate) struct LotFailed {
+    /// The position of the statement that failed, or `None` when the transaction around the
+    /// lot did (it could not begin).
+    pub at: Option<usize>,
+    /// The database's error.
+    pub error: DbErr,
+}
+
 /// The statements a command runs.
 ///
 /// A command's effects are written without looking at what their statements return (counts,
@@ -31,6 +41,18 @@ pub(crate) trait CommandDb: Sync {
     /// Runs a statement that returns no rows; how many rows it changed.
     async fn run_statement<S: StatementBuilder + Sync>(&self, stmt: &S) -> Result<u64, DbErr> {
         self.run_built(&self.backend().build(stmt)).await
+    }
+
+    /// Runs statements that return no rows, in order; how many rows each changed, or the
+    /// first failure and its position (the statements after it did not run, or failed too).
+    /// One after another here; a connection that can send them all before reading an answer
+    /// does so (see `pg_writer`).
+    async fn run_all(&self, stmts: &[&Statement]) -> Result<Vec<u64>, LotFailed> {
+        let mut counts = Vec::with_capacity(stmts.len());
+        for (i, stmt) in stmts.iter().enumerate() {
+            counts.push(self.run_built(stmt).await.map_err(|error| LotFailed { at: Some(i), error })?);
+        }
+        Ok(counts)
     }
 
     /// The first row a query returns.

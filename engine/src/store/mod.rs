@@ -10,6 +10,7 @@
 //! - `command_db`: what a command's transaction runs, on either kind of connection.
 //! - `effects`: the core's effects carried out on the tables.
 //! - `sqlite_writer`: the SQLite committer's own connection (statements run on its thread).
+//! - `pg_writer`: a PostgreSQL committer's own connection (a batch's statements pipelined).
 //! - [`audit`]: the hash-chained audit trail and its verification.
 //! - [`inbox`]: inbox queries (filters, sorts, keyset pages).
 //! - [`read`]: the read side (tasks, cases, timelines, definitions, incidents, the
@@ -29,6 +30,7 @@ pub mod entity;
 pub mod error;
 pub mod feed;
 pub mod inbox;
+mod pg_writer;
 mod prepared;
 pub mod read;
 pub mod runtime;

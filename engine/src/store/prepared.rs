@@ -19,6 +19,7 @@
 //! state), or effects on other cases (a call starts a sub-case; a sub-case reports to its
 //! caller).
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use sea_orm::sea_query::SelectStatement;
@@ -29,7 +30,9 @@ use super::command_db::{CommandDb, CommandRow};
 use super::effects::job_retries;
 use super::entity::cases;
 use super::error::StoreError;
-use super::runtime::{Executed, LoadedDefinition, Store, Target, write_case, write_entry_and_effects, written_after};
+use super::runtime::{
+    Executed, LoadedDefinition, Request, Store, Target, write_case, write_entry_and_effects, written_after,
+};
 use crate::core::{CaseState, Command, Effect};
 
 /// A command worked out from a cached case, as the statements its transaction runs.
@@ -126,6 +129,65 @@ async fn record(
     write_entry_and_effects(&recorder, &written, audit_row, loaded, command, effects, at, actor).await?;
     let statements = recorder.statements.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     Ok(Prepared { case: Arc::new(CachedCase { row: written, state }), statements, job_retries: job_retries(effects) })
+}
+
+/// Runs the batch's recorded commands together, as far as they can be: the case writes of
+/// all of them in one lot, then the rest of the statements of those whose write went through
+/// in another ([`CommandDb::run_all`], which a PostgreSQL committer pipelines). Takes each
+/// case's first recorded command in the batch, unless it failed in an earlier attempt or
+/// carries an idempotency key (its key must be looked up first: `runtime::run_one`).
+///
+/// Answers, for each command taken, what it did, or `None` when its recording was stale
+/// (nothing written; it is to be run the usual way). Commands on different cases touch
+/// different rows, so running them in this order instead of the batch's changes nothing but
+/// the waiting. The case writes go in the order of the cases' ids: committers running at the
+/// same time lock those rows in one order, so they cannot deadlock on them.
+///
+/// # Errors
+/// A statement that failed, with the position in `batch` of its command (`None` when the
+/// transaction itself failed).
+pub(crate) async fn run_together(
+    txn: &impl CommandDb,
+    staged: &mut Staged,
+    batch: &[Request],
+    failed: &[Option<StoreError>],
+) -> Result<Vec<(usize, Option<Executed>)>, (Option<usize>, DbErr)> {
+    let mut cases = HashSet::new();
+    let mut taken: Vec<(usize, &Prepared)> = batch
+        .iter()
+        .enumerate()
+        .filter(|(i, req)| failed[*i].is_none() && req.idempotency_key.is_none())
+        .filter_map(|(i, req)| req.prepared.as_ref().map(|p| (i, p)))
+        .filter(|(_, p)| !p.statements.is_empty() && staged.get(&p.case.row.id).is_none())
+        .filter(|(_, p)| cases.insert(p.case.row.id.as_str()))
+        .collect();
+    if taken.is_empty() {
+        return Ok(Vec::new());
+    }
+    taken.sort_by(|a, b| a.1.case.row.id.cmp(&b.1.case.row.id));
+    let writes: Vec<&Statement> = taken.iter().map(|(_, p)| &p.statements[0]).collect();
+    let written = txn.run_all(&writes).await.map_err(|f| (f.at.map(|k| taken[k].0), f.error))?;
+    let (mut rest, mut owners) = (Vec::new(), Vec::new());
+    for ((i, prepared), count) in taken.iter().zip(&written) {
+        if *count == 1 {
+            rest.extend(&prepared.statements[1..]);
+            owners.extend(std::iter::repeat_n(*i, prepared.statements.len() - 1));
+        }
+    }
+    txn.run_all(&rest).await.map_err(|f| (f.at.map(|k| owners[k]), f.error))?;
+    Ok(taken
+        .into_iter()
+        .zip(written)
+        .map(|((i, prepared), count)| {
+            if count != 1 {
+                return (i, None);
+            }
+            let case = &prepared.case;
+            staged.add_job_retries(prepared.job_retries);
+            staged.put_shared(case.clone());
+            (i, Some(Executed { case_id: case.row.id.clone(), version: case.row.version, status: case.state.status }))
+        })
+        .collect())
 }
 
 /// Runs a recorded command in the batch's transaction. `None` when the recording is stale (the

@@ -30,6 +30,7 @@ use super::commit::{self, Writer};
 use super::effects::{CaseContext, apply_effects, job_retries};
 use super::entity::{audit_log, cases, definitions, idempotency_keys};
 use super::error::StoreError;
+use super::pg_writer::PgWriter;
 use super::prepared::{Prepared, run_prepared};
 use super::sqlite_writer::{SqliteReaders, SqliteWriter};
 use crate::calendar::Calendars;
@@ -260,10 +261,17 @@ impl Store {
                 }));
             }
             None => {
+                let postgres = self.inner.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
                 for _ in 0..self.inner.config.committers.max(1) {
                     let store = self.clone();
                     let rx = rx.clone();
-                    handles.push(tokio::spawn(async move { commit::committer(store, rx, Writer::Pool).await }));
+                    // Each PostgreSQL committer on a connection of its own, its batches'
+                    // statements pipelined; the pool otherwise (an in-memory SQLite database).
+                    let writer = match postgres.then(|| PgWriter::for_url(&self.inner.config.url)).flatten() {
+                        Some(writer) => Writer::Postgres(Arc::new(writer)),
+                        None => Writer::Pool,
+                    };
+                    handles.push(tokio::spawn(async move { commit::committer(store, rx, writer).await }));
                 }
             }
         }
@@ -642,6 +650,7 @@ pub(crate) async fn run_one(
     txn: &impl CommandDb,
     staged: &mut Staged,
     req: &Request,
+    use_recording: bool,
 ) -> Result<Executed, StoreError> {
     let fingerprint = req.idempotency_key.as_ref().map(|_| request_hash(req));
     if let Some(key) = &req.idempotency_key
@@ -653,8 +662,8 @@ pub(crate) async fn run_one(
         return serde_json::from_str(&row.response).map_err(|_| StoreError::IdempotencyMismatch(shown_key(key)));
     }
     let recorded = match &req.prepared {
-        Some(prepared) => run_prepared(txn, staged, prepared).await?,
-        None => None,
+        Some(prepared) if use_recording => run_prepared(txn, staged, prepared).await?,
+        _ => None,
     };
     let (executed, mut follow_ups) = match recorded {
         Some(executed) => (executed, FollowUps::new()),

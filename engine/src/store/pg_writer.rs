@@ -1,0 +1,411 @@
+//! A PostgreSQL committer's own connection, driven with `tokio-postgres` so that a batch's
+//! statements are pipelined.
+//!
+//! Through the pool (`sqlx`), every statement is a round trip: sent, run, answered, and only
+//! then the next one sent. A batch of recorded commands (see `prepared`) does not need the
+//! answers one by one: its case writes can all be sent at once, and then the rest of the
+//! winners' statements at once, each lot read back in one go ([`CommandDb::run_all`]).
+//! PostgreSQL runs pipelined statements one after another exactly as if they had been sent
+//! separately, in the same transaction; only the waiting between them goes.
+//!
+//! The statements are the ones sea-orm builds for PostgreSQL. They are prepared once per
+//! connection with the parameter types of their values (as `sqlx` declares them), and kept;
+//! rows are read into the models through serde, like the SQLite committer's.
+//!
+//! A committer's connection is its own: each committer task holds one [`PgWriter`], opens it
+//! when it first needs it and opens it again when it was closed (a restarted server, a broken
+//! network). TLS is the pool's business: a URL that requires it keeps the committers on the
+//! pool (see [`PgWriter::for_url`]).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+
+use sea_orm::sea_query::{SelectStatement, Value};
+use sea_orm::{DbBackend, DbErr, Statement};
+use tokio_postgres::config::SslMode;
+use tokio_postgres::types::{ToSql, Type};
+
+use super::command_db::{CommandDb, CommandRow, LotFailed};
+
+/// Prepared statements kept per connection; beyond this many, the cache starts over (the
+/// store's statements are a few dozen texts; lists of varying length add a few more).
+const KEPT_STATEMENTS: usize = 512;
+
+/// A committer's connection to PostgreSQL, opened when first needed.
+pub(crate) struct PgWriter {
+    config: tokio_postgres::Config,
+    conn: tokio::sync::Mutex<Option<Arc<PgConn>>>,
+}
+
+/// An open connection and what it has prepared.
+pub(crate) struct PgConn {
+    client: tokio_postgres::Client,
+    statements: Mutex<HashMap<String, tokio_postgres::Statement>>,
+    /// A transaction was begun and not yet finished (its batch was abandoned): the next one
+    /// rolls it back first.
+    in_transaction: AtomicBool,
+}
+
+fn pg_err(e: tokio_postgres::Error) -> DbErr {
+    // `Display` of a server error is only "db error"; the server's words are in the source.
+    match e.as_db_error() {
+        Some(db) => DbErr::Custom(format!("postgres: {}: {}", db.code().code(), db)),
+        None => DbErr::Custom(format!("postgres: {e}")),
+    }
+}
+
+impl PgWriter {
+    /// A writer for the database `url` names, or `None` when the committers are to stay on
+    /// the pool: the URL requires TLS (which the pool's driver speaks), or names options only
+    /// the pool's driver knows.
+    pub(crate) fn for_url(url: &str) -> Option<PgWriter> {
+        let config: tokio_postgres::Config = match url.parse() {
+            Ok(config) => config,
+            Err(e) => {
+                tracing::info!(error = %e, "PostgreSQL committers use the pool: the URL has options they do not read");
+                return None;
+            }
+        };
+        if !matches!(config.get_ssl_mode(), SslMode::Disable | SslMode::Prefer) {
+            tracing::info!("PostgreSQL committers use the pool: the URL requires TLS");
+            return None;
+        }
+        Some(PgWriter { config, conn: tokio::sync::Mutex::new(None) })
+    }
+
+    /// The open connection, opened (again) if needed, with no transaction left open on it.
+    ///
+    /// # Errors
+    /// When the server cannot be reached.
+    pub(crate) async fn connection(&self) -> Result<Arc<PgConn>, DbErr> {
+        let mut slot = self.conn.lock().await;
+        if let Some(conn) = slot.as_ref()
+            && !conn.client.is_closed()
+        {
+            if conn.in_transaction.load(Ordering::Acquire) {
+                conn.batch("ROLLBACK").await?;
+            }
+            return Ok(conn.clone());
+        }
+        let (client, connection) = self.config.connect(tokio_postgres::NoTls).await.map_err(pg_err)?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "a committer's PostgreSQL connection closed");
+            }
+        });
+        let conn =
+            Arc::new(PgConn { client, statements: Mutex::new(HashMap::new()), in_transaction: AtomicBool::new(false) });
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+}
+
+impl PgConn {
+    /// Runs SQL without parameters (`BEGIN`, `COMMIT`, `ROLLBACK`), keeping track of whether a
+    /// transaction is open.
+    pub(crate) async fn batch(&self, sql: &str) -> Result<(), DbErr> {
+        let opens = sql.eq_ignore_ascii_case("BEGIN");
+        let result = self.client.batch_execute(sql).await.map_err(pg_err);
+        // A failed COMMIT or ROLLBACK still ends the transaction; a failed BEGIN opens none.
+        self.in_transaction.store(opens && result.is_ok(), Ordering::Release);
+        result
+    }
+
+    /// The statement prepared for `stmt`'s text and parameter types.
+    async fn prepared(&self, stmt: &Statement) -> Result<tokio_postgres::Statement, DbErr> {
+        if let Some(kept) = self.kept().get(&stmt.sql) {
+            return Ok(kept.clone());
+        }
+        let types = values(stmt).iter().map(param_type).collect::<Result<Vec<_>, _>>()?;
+        let prepared = self.client.prepare_typed(&stmt.sql, &types).await.map_err(pg_err)?;
+        let mut kept = self.kept();
+        if kept.len() >= KEPT_STATEMENTS {
+            kept.clear();
+        }
+        kept.insert(stmt.sql.clone(), prepared.clone());
+        Ok(prepared)
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<String, tokio_postgres::Statement>> {
+        self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs a lot of statements (after a `BEGIN` if `begin`), sending every statement before
+    /// reading any answer: the statements not yet prepared are prepared together first (one
+    /// round trip), then all are run (one more).
+    pub(crate) async fn run_lot(&self, begin: bool, stmts: &[&Statement]) -> Result<Vec<u64>, LotFailed> {
+        let opening = Statement { sql: "BEGIN".to_owned(), values: None, db_backend: DbBackend::Postgres };
+        let skip = usize::from(begin);
+        let all: Vec<&Statement> = begin.then_some(&opening).into_iter().chain(stmts.iter().copied()).collect();
+        // A failure at the `BEGIN` is the transaction's; the others are their statement's.
+        let failed = |k: usize, error: DbErr| LotFailed { at: k.checked_sub(skip), error };
+        if begin {
+            self.in_transaction.store(true, Ordering::Release);
+        }
+        let prepared = in_order(all.iter().map(|s| self.prepared(s)).collect()).await;
+        let prepared: Vec<_> =
+            prepared.into_iter().enumerate().map(|(k, p)| p.map_err(|e| failed(k, e))).collect::<Result<_, _>>()?;
+        let params: Vec<_> =
+            all.iter().enumerate().map(|(k, s)| params(s).map_err(|e| failed(k, e))).collect::<Result<_, _>>()?;
+        let refs: Vec<_> = params.iter().map(|p| refs(p)).collect();
+        let runs = prepared.iter().zip(&refs).map(|(p, r)| self.client.execute(p, r)).collect();
+        let counts = in_order(runs).await;
+        let counts: Vec<u64> = counts
+            .into_iter()
+            .enumerate()
+            .map(|(k, c)| c.map_err(|e| failed(k, pg_err(e))))
+            .collect::<Result<_, _>>()?;
+        Ok(counts[skip..].to_vec())
+    }
+
+    async fn execute(&self, stmt: &Statement) -> Result<u64, DbErr> {
+        let prepared = self.prepared(stmt).await?;
+        let params = params(stmt)?;
+        self.client.execute(&prepared, &refs(&params)).await.map_err(pg_err)
+    }
+}
+
+impl CommandDb for PgConn {
+    fn backend(&self) -> DbBackend {
+        DbBackend::Postgres
+    }
+
+    async fn run_built(&self, stmt: &Statement) -> Result<u64, DbErr> {
+        self.execute(stmt).await
+    }
+
+    async fn run_all(&self, stmts: &[&Statement]) -> Result<Vec<u64>, LotFailed> {
+        self.run_lot(false, stmts).await
+    }
+
+    async fn first_row<M: CommandRow>(&self, stmt: &SelectStatement) -> Result<Option<M>, DbErr> {
+        let stmt = DbBackend::Postgres.build(stmt);
+        let prepared = self.prepared(&stmt).await?;
+        let params = params(&stmt)?;
+        let Some(row) = self.client.query_opt(&prepared, &refs(&params)).await.map_err(pg_err)? else {
+            return Ok(None);
+        };
+        let mut object = serde_json::Map::with_capacity(row.len());
+        for (i, column) in row.columns().iter().enumerate() {
+            object.insert(column.name().to_owned(), json_of(&row, i, column.type_())?);
+        }
+        serde_json::from_value(serde_json::Value::Object(object))
+            .map(Some)
+            .map_err(|e| DbErr::Type(format!("postgres row: {e}")))
+    }
+}
+
+/// Runs futures that each send one request on the connection when first polled: all are
+/// polled once, in order (so the requests go out in order, back to back), then each is
+/// awaited in order.
+async fn in_order<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        for (future, slot) in futures.iter_mut().zip(done.iter_mut()) {
+            if let Poll::Ready(out) = future.as_mut().poll(cx) {
+                *slot = Some(out);
+            }
+        }
+        Poll::Ready(())
+    })
+    .await;
+    let mut outputs = Vec::with_capacity(futures.len());
+    for (future, slot) in futures.into_iter().zip(done) {
+        outputs.push(match slot {
+            Some(out) => out,
+            None => future.await,
+        });
+    }
+    outputs
+}
+
+fn values(stmt: &Statement) -> &[Value] {
+    stmt.values.as_ref().map_or(&[], |v| v.0.as_slice())
+}
+
+/// The PostgreSQL type a value is bound as (the one `sqlx` declares for it).
+fn param_type(value: &Value) -> Result<Type, DbErr> {
+    Ok(match value {
+        Value::Bool(_) => Type::BOOL,
+        Value::TinyInt(_) | Value::SmallInt(_) | Value::TinyUnsigned(_) => Type::INT2,
+        Value::Int(_) | Value::SmallUnsigned(_) => Type::INT4,
+        Value::BigInt(_) | Value::Unsigned(_) | Value::BigUnsigned(_) => Type::INT8,
+        Value::Float(_) => Type::FLOAT4,
+        Value::Double(_) => Type::FLOAT8,
+        Value::String(_) | Value::Char(_) => Type::TEXT,
+        Value::Bytes(_) => Type::BYTEA,
+        other => return Err(DbErr::Type(format!("a {other:?} value is not written by the PostgreSQL committer"))),
+    })
+}
+
+/// A parameter, owned where a conversion was needed.
+type Param<'a> = Box<dyn ToSql + Sync + Send + 'a>;
+
+fn params(stmt: &Statement) -> Result<Vec<Param<'_>>, DbErr> {
+    values(stmt).iter().map(param).collect()
+}
+
+fn param(value: &Value) -> Result<Param<'_>, DbErr> {
+    Ok(match value {
+        Value::Bool(v) => Box::new(*v),
+        Value::TinyInt(v) => Box::new(v.map(i16::from)),
+        Value::SmallInt(v) => Box::new(*v),
+        Value::TinyUnsigned(v) => Box::new(v.map(i16::from)),
+        Value::Int(v) => Box::new(*v),
+        Value::SmallUnsigned(v) => Box::new(v.map(i32::from)),
+        Value::BigInt(v) => Box::new(*v),
+        Value::Unsigned(v) => Box::new(v.map(i64::from)),
+        Value::BigUnsigned(v) => {
+            Box::new(v.map(i64::try_from).transpose().map_err(|e| DbErr::Type(format!("a value too large: {e}")))?)
+        }
+        Value::Float(v) => Box::new(*v),
+        Value::Double(v) => Box::new(*v),
+        Value::String(v) => Box::new(v.as_deref()),
+        Value::Char(v) => Box::new(v.map(String::from)),
+        Value::Bytes(v) => Box::new(v.as_deref()),
+        other => return Err(DbErr::Type(format!("a {other:?} value is not written by the PostgreSQL committer"))),
+    })
+}
+
+fn refs<'a>(params: &'a [Param<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
+}
+
+/// A column's value as JSON, for deserializing the model.
+fn json_of(row: &tokio_postgres::Row, i: usize, ty: &Type) -> Result<serde_json::Value, DbErr> {
+    fn get<'a, T: tokio_postgres::types::FromSql<'a> + Into<serde_json::Value>>(
+        row: &'a tokio_postgres::Row,
+        i: usize,
+    ) -> Result<serde_json::Value, DbErr> {
+        let value: Option<T> = row.try_get(i).map_err(|e| DbErr::Type(format!("postgres column {i}: {e}")))?;
+        Ok(value.map_or(serde_json::Value::Null, Into::into))
+    }
+    match *ty {
+        Type::BOOL => get::<bool>(row, i),
+        Type::INT2 => get::<i16>(row, i),
+        Type::INT4 => get::<i32>(row, i),
+        Type::INT8 => get::<i64>(row, i),
+        Type::FLOAT4 => get::<f32>(row, i),
+        Type::FLOAT8 => get::<f64>(row, i),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => get::<String>(row, i),
+        _ => Err(DbErr::Type(format!("postgres column {i} has a type the committer does not read: {ty}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sea_query::{Expr, Query};
+    use sea_orm::{EntityTrait, QueryTrait, Set};
+
+    use super::*;
+    use crate::store::command_db::FirstIn;
+    use crate::store::entity::idempotency_keys;
+
+    /// A writer on the test server, or `None` (with a message) when it is not reachable
+    /// outside CI; under `CI=true` an unreachable server fails the test.
+    async fn writer() -> Option<PgWriter> {
+        let writer = PgWriter::for_url("postgres://postgres@127.0.0.1:5432/test").expect("a plain URL");
+        match writer.connection().await {
+            Ok(_) => Some(writer),
+            Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+                eprintln!("skipping: PostgreSQL at 127.0.0.1:5432 is not reachable ({e})");
+                None
+            }
+            Err(e) => panic!("PostgreSQL at 127.0.0.1:5432 is required under CI: {e}"),
+        }
+    }
+
+    /// A temporary `idempotency_keys` table (it hides the real one, if any, from this session).
+    async fn keys_table(conn: &PgConn) {
+        conn.batch(
+            "CREATE TEMP TABLE IF NOT EXISTS idempotency_keys (key varchar(200) PRIMARY KEY, case_id varchar(36), \
+             response text NOT NULL, created_at bigint NOT NULL, request_hash varchar(64))",
+        )
+        .await
+        .expect("create");
+    }
+
+    fn insert_key(key: &str, case_id: Option<&str>) -> Statement {
+        DbBackend::Postgres.build(
+            &idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
+                key: Set(key.to_owned()),
+                case_id: Set(case_id.map(str::to_owned)),
+                response: Set("{\"决定\":1}".to_owned()),
+                created_at: Set(1_709_514_000_000),
+                request_hash: Set(None),
+            })
+            .into_query(),
+        )
+    }
+
+    #[tokio::test]
+    async fn statements_bind_their_values_and_rows_read_back_into_models() {
+        let Some(writer) = writer().await else { return };
+        let conn = writer.connection().await.expect("connection");
+        keys_table(&conn).await;
+        assert_eq!(conn.run_built(&insert_key("k-1", None)).await.expect("insert"), 1);
+        assert_eq!(conn.run_built(&insert_key("k-2", Some("case-2"))).await.expect("insert"), 1);
+        let row = idempotency_keys::Entity::find_by_id("k-2".to_owned()).first_in(&*conn).await.expect("read");
+        let row = row.expect("the row");
+        assert_eq!((row.case_id.as_deref(), row.response.as_str()), (Some("case-2"), "{\"决定\":1}"));
+        assert_eq!((row.created_at, row.request_hash), (1_709_514_000_000, None));
+        let none = idempotency_keys::Entity::find_by_id("k-9".to_owned()).first_in(&*conn).await.expect("read");
+        assert_eq!(none, None);
+    }
+
+    #[tokio::test]
+    async fn a_pipelined_lot_reports_its_first_failure_at_its_position() {
+        let Some(writer) = writer().await else { return };
+        let conn = writer.connection().await.expect("connection");
+        keys_table(&conn).await;
+        let (a, twice, b) = (insert_key("p-a", None), insert_key("p-twice", None), insert_key("p-b", None));
+        let counts = conn.run_lot(true, &[&a, &twice]).await.expect("a transaction and two inserts");
+        assert_eq!(counts, vec![1, 1]);
+        let failed = conn.run_all(&[&b, &twice, &a]).await.expect_err("a duplicate key");
+        assert_eq!(failed.at, Some(1), "the second statement failed: {}", failed.error);
+        assert!(failed.error.to_string().contains("23505"), "the server's code is kept: {}", failed.error);
+        conn.batch("ROLLBACK").await.expect("rollback");
+        let gone = idempotency_keys::Entity::find_by_id("p-a".to_owned()).first_in(&*conn).await.expect("read");
+        assert_eq!(gone, None, "the rolled-back transaction left nothing");
+        let again = conn.run_lot(true, &[&a]).await.expect("a new transaction");
+        assert_eq!(again, vec![1], "the BEGIN's answer is not among the statements'");
+        assert!(conn.in_transaction.load(Ordering::Acquire));
+        conn.batch("ROLLBACK").await.expect("rollback");
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_transaction_is_rolled_back_and_a_closed_connection_opened_again() {
+        #[derive(sea_orm::FromQueryResult, serde::Deserialize)]
+        struct Session {
+            pid: i32,
+        }
+        let pid_query = Query::select().expr_as(Expr::cust("pg_backend_pid()"), "pid").to_owned();
+        let Some(writer) = writer().await else { return };
+        let conn = writer.connection().await.expect("connection");
+        keys_table(&conn).await;
+        conn.batch("BEGIN").await.expect("begin");
+        conn.run_built(&insert_key("abandoned", None)).await.expect("insert");
+        drop(conn); // the batch is abandoned mid-transaction
+        let conn = writer.connection().await.expect("connection");
+        assert!(!conn.in_transaction.load(Ordering::Acquire));
+        let row = idempotency_keys::Entity::find_by_id("abandoned".to_owned()).first_in(&*conn).await.expect("read");
+        assert_eq!(row, None, "the abandoned transaction was rolled back");
+        let first: Session = conn.first_row(&pid_query).await.expect("pid").expect("row");
+        let ended = Query::select().expr(Expr::cust("pg_terminate_backend(pg_backend_pid())")).to_owned();
+        assert!(conn.first_row::<Session>(&ended).await.is_err(), "the server ended the session");
+        for _ in 0..100 {
+            if conn.client.is_closed() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let again = writer.connection().await.expect("opened again");
+        let second: Session = again.first_row(&pid_query).await.expect("pid").expect("row");
+        assert_ne!(first.pid, second.pid, "a new session");
+    }
+}
