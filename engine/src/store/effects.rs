@@ -154,11 +154,11 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
                 .run_in(txn)
                 .await?;
             drop_candidates(txn, case_id, *task).await?;
-            for record in records {
-                insert_record(txn, case_id, *task, record, by, at).await?;
-            }
+            insert_records(txn, case_id, *task, records, by, at).await?;
         }
-        Effect::AttachRecord { task, record } => insert_record(txn, case_id, *task, record, actor, at).await?,
+        Effect::AttachRecord { task, record } => {
+            insert_records(txn, case_id, *task, std::slice::from_ref(record), actor, at).await?;
+        }
         Effect::EscalateTask { task, to, .. } => {
             task_rows(case_id, *task).col_expr(tasks::Column::State, Expr::value("escalated")).run_in(txn).await?;
             let ruling = Candidates { users: Vec::new(), groups: vec![to.clone()] };
@@ -374,15 +374,19 @@ async fn drop_candidates(txn: &impl CommandDb, case_id: &str, task: TaskKey) -> 
     Ok(())
 }
 
-async fn insert_record(
+/// Files records with a task: one statement for all of them.
+async fn insert_records(
     txn: &impl CommandDb,
     case_id: &str,
     task: TaskKey,
-    record: &RecordRef,
+    records: &[RecordRef],
     by: &str,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    evidence_records::Entity::insert(evidence_records::ActiveModel {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let rows = records.iter().map(|record| evidence_records::ActiveModel {
         case_id: Set(case_id.to_owned()),
         task_key: Set(task.0 as i32),
         kind: Set(record.kind.clone()),
@@ -392,9 +396,8 @@ async fn insert_record(
         attached_by: Set(by.to_owned()),
         attached_at: Set(at.0),
         ..Default::default()
-    })
-    .run_in(txn)
-    .await?;
+    });
+    evidence_records::Entity::insert_many(rows).run_in(txn).await?;
     Ok(())
 }
 
