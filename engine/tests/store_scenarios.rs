@@ -307,22 +307,18 @@ async fn the_group_inbox_pages_by_due_date() {
     .await;
 }
 
-#[tokio::test]
-async fn a_command_failing_in_the_database_does_not_fail_its_batch_neighbours() {
-    // PostgreSQL enforces column lengths: a record kind longer than `evidence_records.kind`
-    // (30 characters) passes the core but fails in the database. SQLite stores it.
-    let Some((store, _db)) = support::postgres().await else { return };
-    let case = start_penalty(&store).await;
-    let task = open_task(&store, &case, "filing").await;
-    let h1 = Actor::new("h1", &["handler"]);
-    store.execute(&case, Command::Claim { task, actor: h1.clone() }, "h1", None).await.unwrap();
+/// Attaches a record to each task at once, as `actor`. PostgreSQL enforces column lengths: the
+/// 16th record's kind is longer than `evidence_records.kind` (30 characters), so it passes the
+/// core but fails in the database. That command alone must fail, with `DATABASE`.
+async fn attach_at_once_the_16th_too_long(store: &Store, actor: &Actor, tasks: Vec<(String, TaskKey)>) {
     let mut writers = tokio::task::JoinSet::new();
-    for n in 0..30usize {
-        let (store, case, h1) = (store.clone(), case.clone(), h1.clone());
+    for (n, (case, task)) in tasks.into_iter().enumerate() {
+        let (store, actor) = (store.clone(), actor.clone());
         writers.spawn(async move {
             let kind = if n == 15 { "k".repeat(40) } else { "photo".to_owned() };
             let record = RecordRef { kind, ..record("photo", n) };
-            (n, store.execute(&case, Command::AttachRecord { task, actor: h1, record }, "h1", None).await)
+            let user = actor.user.clone();
+            (n, store.execute(&case, Command::AttachRecord { task, actor, record }, &user, None).await)
         });
     }
     while let Some(joined) = writers.join_next().await {
@@ -330,9 +326,19 @@ async fn a_command_failing_in_the_database_does_not_fail_its_batch_neighbours() 
         if n == 15 {
             assert_eq!(result.unwrap_err().code(), "DATABASE");
         } else {
-            result.unwrap_or_else(|e| panic!("neighbour {n} failed: {e}"));
+            result.unwrap_or_else(|e| panic!("command {n} failed: {e}"));
         }
     }
+}
+
+#[tokio::test]
+async fn a_command_failing_in_the_database_does_not_fail_its_batch_neighbours() {
+    let Some((store, _db)) = support::postgres().await else { return };
+    let case = start_penalty(&store).await;
+    let task = open_task(&store, &case, "filing").await;
+    let h1 = Actor::new("h1", &["handler"]);
+    store.execute(&case, Command::Claim { task, actor: h1.clone() }, "h1", None).await.unwrap();
+    attach_at_once_the_16th_too_long(&store, &h1, vec![(case.clone(), task); 30]).await;
     let (_, state) = store.case_state(&case).await.unwrap();
     assert_eq!(state.task(task).unwrap().records.len(), 29);
     store.verify_audit(&case).await.unwrap();
@@ -352,23 +358,7 @@ async fn a_command_failing_among_commands_on_other_cases_fails_alone() {
         store.execute(&case, Command::Claim { task, actor: h1.clone() }, "h1", None).await.unwrap();
         cases.push((case, task));
     }
-    let mut writers = tokio::task::JoinSet::new();
-    for (n, (case, task)) in cases.iter().cloned().enumerate() {
-        let (store, h1) = (store.clone(), h1.clone());
-        writers.spawn(async move {
-            let kind = if n == 15 { "k".repeat(40) } else { "photo".to_owned() };
-            let record = RecordRef { kind, ..record("photo", n) };
-            (n, store.execute(&case, Command::AttachRecord { task, actor: h1, record }, "h1", None).await)
-        });
-    }
-    while let Some(joined) = writers.join_next().await {
-        let (n, result) = joined.unwrap();
-        if n == 15 {
-            assert_eq!(result.unwrap_err().code(), "DATABASE");
-        } else {
-            result.unwrap_or_else(|e| panic!("the command on case {n} failed: {e}"));
-        }
-    }
+    attach_at_once_the_16th_too_long(&store, &h1, cases.clone()).await;
     for (n, (case, task)) in cases.iter().enumerate() {
         let (_, state) = store.case_state(case).await.unwrap();
         assert_eq!(state.task(*task).unwrap().records.len(), usize::from(n != 15), "case {n}");
