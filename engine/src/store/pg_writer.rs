@@ -154,18 +154,13 @@ impl PgConn {
         let refs: Vec<_> = params.iter().map(|p| refs(p)).collect();
         let runs = prepared.iter().zip(&refs).map(|(p, r)| self.client.execute(p, r)).collect();
         let counts = in_order(runs).await;
-        let counts: Vec<u64> = counts
+        let mut counts: Vec<u64> = counts
             .into_iter()
             .enumerate()
             .map(|(k, c)| c.map_err(|e| failed(k, pg_err(e))))
             .collect::<Result<_, _>>()?;
-        Ok(counts[skip..].to_vec())
-    }
-
-    async fn execute(&self, stmt: &Statement) -> Result<u64, DbErr> {
-        let prepared = self.prepared(stmt).await?;
-        let params = params(stmt)?;
-        self.client.execute(&prepared, &refs(&params)).await.map_err(pg_err)
+        counts.drain(..skip);
+        Ok(counts)
     }
 }
 
@@ -175,7 +170,9 @@ impl CommandDb for PgConn {
     }
 
     async fn run_built(&self, stmt: &Statement) -> Result<u64, DbErr> {
-        self.execute(stmt).await
+        let prepared = self.prepared(stmt).await?;
+        let params = params(stmt)?;
+        self.client.execute(&prepared, &refs(&params)).await.map_err(pg_err)
     }
 
     async fn run_all(&self, stmts: &[&Statement]) -> Result<Vec<u64>, LotFailed> {
