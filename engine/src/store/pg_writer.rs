@@ -77,6 +77,11 @@ impl PgWriter {
         Some(PgWriter { config, conn: tokio::sync::Mutex::new(None) })
     }
 
+    /// Another writer to the same database, with a connection of its own.
+    pub(crate) fn another(&self) -> PgWriter {
+        PgWriter { config: self.config.clone(), conn: tokio::sync::Mutex::new(None) }
+    }
+
     /// The open connection, opened (again) if needed, with no transaction left open on it.
     ///
     /// # Errors

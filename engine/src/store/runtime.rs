@@ -261,14 +261,15 @@ impl Store {
                 }));
             }
             None => {
+                // Each PostgreSQL committer on a connection of its own, its batches' statements
+                // pipelined; the pool otherwise (an in-memory SQLite database).
                 let postgres = self.inner.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+                let own = postgres.then(|| PgWriter::for_url(&self.inner.config.url)).flatten();
                 for _ in 0..self.inner.config.committers.max(1) {
                     let store = self.clone();
                     let rx = rx.clone();
-                    // Each PostgreSQL committer on a connection of its own, its batches'
-                    // statements pipelined; the pool otherwise (an in-memory SQLite database).
-                    let writer = match postgres.then(|| PgWriter::for_url(&self.inner.config.url)).flatten() {
-                        Some(writer) => Writer::Postgres(Arc::new(writer)),
+                    let writer = match &own {
+                        Some(writer) => Writer::Postgres(Arc::new(writer.another())),
                         None => Writer::Pool,
                     };
                     handles.push(tokio::spawn(async move { commit::committer(store, rx, writer).await }));
