@@ -5,6 +5,8 @@
 //! and 256 concurrent clients (the last where the SQLite throughput goal is measured):
 //! - penalty cases/s and task completions/s end to end through the store (every command a
 //!   durable transaction, group-committed), and the p50/p99 latency of a completion;
+//! - task completions alone: claimed tasks of parked cases completed, one command each (the
+//!   unit pgbench's transaction is compared with), their rate and p50/p99;
 //! - timer lag p99: cases waiting on a one-second timer, fired by the workers;
 //! - the group inbox (first page of 50, by due date) p50/p99 with `DOCKET_BENCH_TASKS`
 //!   (default 1,000,000) open tasks in the database;
@@ -28,7 +30,10 @@ use std::time::{Duration, Instant};
 use docket_engine::store::entity::cases;
 use docket_engine::store::{StartCase, Store, StoreConfig, WorkerConfig, Workers};
 use sea_orm::{ConnectionTrait, Database, EntityTrait};
-use support::{client_counts, clock, cpu_time, env_u64, inbox_latency, load, ms, pct, peak_rss_mb, seed_tasks};
+use support::{
+    client_counts, clock, complete_parked, cpu_time, env_u64, inbox_latency, load, ms, park_cases, pct, peak_rss_mb,
+    seed_tasks,
+};
 
 const TIMER_FLOW: &str =
     "id: bench-timer\nstart: wait\nnodes:\n  wait: { type: timer, timer: PT1S, next: done }\n  done: { type: end }\n";
@@ -102,12 +107,23 @@ async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
         if !committer.is_zero() {
             line.push_str(&format!(" (SQLite committer thread {})", cpu_per_case(committer)));
         }
+        let parked = park_cases(&store, (3.0 * completions * seconds as f64).clamp(2_000.0, 40_000.0) as usize).await;
+        let parked_n = parked.len();
+        let (alone, alone_p50, alone_p99, ran) = complete_parked(&store, clients, seconds, parked).await;
+        let mut alone_line = format!(
+            "            completions alone: {alone:>8.1}/s  p50 {}  p99 {}  ({} of {parked_n} parked tasks in {ran:.1} s)",
+            ms(alone_p50),
+            ms(alone_p99),
+            (alone * ran).round(),
+        );
         if let Some(pg) = pg_url
             && let Some(tps) = pgbench_tps(pg, clients, seconds)
         {
             line.push_str(&format!("  | pgbench {tps:.0} tps, ratio {:.2}", completions / tps));
+            alone_line.push_str(&format!("  | ratio {:.2}", alone / tps));
         }
         println!("{line}");
+        println!("{alone_line}");
     }
     println!("timer lag p99 (1,000 one-second timers): {}", ms(timer_lag(&store, 1000).await));
     let seeding = Instant::now();

@@ -117,13 +117,86 @@ where
     (cases as f64 / secs, completions as f64 / secs, pct(&lat, 0.5), pct(&lat, 0.99))
 }
 
+/// Cases parked at their first task (filing), claimed by its handler: what
+/// [`complete_parked`] completes.
+pub async fn park_cases(store: &Store, n: usize) -> Vec<(String, TaskKey)> {
+    let parked = Arc::new(Mutex::new(Vec::with_capacity(n)));
+    let mut handles = Vec::new();
+    for c in 0..16 {
+        let (store, parked) = (store.clone(), parked.clone());
+        handles.push(tokio::spawn(async move {
+            let (actor, _) = crate::penalty::steps()[0].clone();
+            for _ in (c..n).step_by(16) {
+                let started = store
+                    .start_case(StartCase {
+                        flow: "penalty-general".into(),
+                        actor: "bench".into(),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("start");
+                let (_, state) = store.case_state(&started.case_id).await.expect("state");
+                let task = state.tasks[0].key;
+                let claim = Command::Claim { task, actor: actor.clone() };
+                store.execute(&started.case_id, claim, &actor.user, None).await.expect("claim");
+                parked.lock().await.push((started.case_id, task));
+            }
+        }));
+    }
+    for h in handles {
+        h.await.expect("parking client");
+    }
+    Arc::try_unwrap(parked).expect("parked").into_inner()
+}
+
+/// Task completions alone: `clients` clients each complete parked tasks (one durable command
+/// each, the filing's completion with its record) until `seconds` pass or the parked tasks
+/// run out, the most recently parked first. Completions/s, p50, p99, and the seconds it ran.
+pub async fn complete_parked(
+    store: &Store,
+    clients: usize,
+    seconds: u64,
+    parked: Vec<(String, TaskKey)>,
+) -> (f64, Duration, Duration, f64) {
+    let parked = Arc::new(Mutex::new(parked));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..clients {
+        let (store, parked) = (store.clone(), parked.clone());
+        handles.push(tokio::spawn(async move {
+            let (actor, done) = crate::penalty::steps()[0].clone();
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let Some((case, task)) = parked.lock().await.pop() else { break };
+                let command = Command::Complete { task, actor: actor.clone(), completion: done.clone() };
+                let t = Instant::now();
+                store.execute(&case, command, &actor.user, None).await.expect("complete");
+                latencies.push(t.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for h in handles {
+        latencies.extend(h.await.expect("client"));
+    }
+    let secs = started.elapsed().as_secs_f64();
+    latencies.sort();
+    (latencies.len() as f64 / secs, pct(&latencies, 0.5), pct(&latencies, 0.99), secs)
+}
+
 /// Inserts `n` open tasks (with their group candidate rows) straight into the tables, the
-/// shape the engine writes, spread over 200 groups plus the `legal_reviewer` group.
+/// shape the engine writes, spread over 200 groups plus the `legal_reviewer` group (unless
+/// an earlier run of this benchmark on the same database inserted them already).
 pub async fn seed_tasks(store: &Store, n: u64) {
     let db = store.db();
     let backend = db.get_database_backend();
     let existing: i64 = db
-        .query_one_raw(Statement::from_string(backend, "SELECT COUNT(*) AS n FROM task_candidates".to_owned()))
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM task_candidates WHERE task_id >= 1000000000".to_owned(),
+        ))
         .await
         .expect("count")
         .and_then(|r| r.try_get::<i64>("", "n").ok())

@@ -12,7 +12,7 @@ use super::case_cache::Staged;
 use super::command_db::{CommandDb, CommandRow, LotFailed};
 use super::error::StoreError;
 use super::pg_writer::{PgConn, PgWriter};
-use super::prepared::run_together;
+use super::prepared::{WholeFailed, run_together, run_whole, wholly_recorded};
 use super::runtime::{Executed, Request, Store, run_one};
 use super::sqlite_writer::SqliteWriter;
 
@@ -31,6 +31,12 @@ pub(crate) enum Writer {
 trait BatchTxn: CommandDb + Send + Sized {
     async fn commit(self) -> Result<(), DbErr>;
     async fn rollback(self) -> Result<(), DbErr>;
+
+    /// The connection, when it can run a whole batch of recorded commands with its `BEGIN`
+    /// and `COMMIT` in one lot (`prepared::run_whole`) and nothing has run in this transaction yet.
+    fn whole_lots(&self) -> Option<&PgConn> {
+        None
+    }
 }
 
 impl BatchTxn for DatabaseTransaction {
@@ -163,6 +169,10 @@ impl BatchTxn for PgTxn {
         }
         self.conn.batch("ROLLBACK").await
     }
+
+    fn whole_lots(&self) -> Option<&PgConn> {
+        (!self.begun.load(Ordering::Acquire)).then_some(&*self.conn)
+    }
 }
 
 /// Takes batches from the queue until it closes and is drained.
@@ -227,14 +237,38 @@ async fn run_batch<T: BatchTxn, F: Future<Output = Result<T, DbErr>>>(
     begin: impl Fn() -> F,
 ) -> Result<Vec<Result<Executed, StoreError>>, DbErr> {
     let mut failed: Vec<Option<StoreError>> = batch.iter().map(|_| None).collect();
+    // Recordings found stale in an earlier attempt: those commands are worked out in the
+    // transaction.
+    let mut stale = vec![false; batch.len()];
     'attempt: loop {
         let txn = begin().await?;
         let mut staged = Staged::default();
+        // A batch of recorded commands only, on a connection that pipelines: one lot, `COMMIT`
+        // included.
+        if let Some(conn) = txn.whole_lots()
+            && let Some(taken) = wholly_recorded(batch, &failed, &stale)
+        {
+            match run_whole(conn, &mut staged, taken).await {
+                Ok(answers) => {
+                    return Ok(committed(store, staged, failed, answers.into_iter().map(|(i, e)| (i, Ok(e)))));
+                }
+                Err(WholeFailed::Stale(i)) => stale[i] = true,
+                Err(WholeFailed::Command(i, e)) => {
+                    if is_busy(&e) {
+                        return Err(e);
+                    }
+                    tracing::warn!(error = %e, command = batch[i].command.name(), "command failed in the database");
+                    failed[i] = Some(StoreError::Database(e));
+                }
+                Err(WholeFailed::Transaction(e)) => return Err(e),
+            }
+            continue 'attempt;
+        }
         // The recorded commands first, all together; then the others, and those whose
         // recording was stale, one by one.
         let mut answers = Vec::with_capacity(batch.len());
         let mut recorded = vec![Recorded::Untried; batch.len()];
-        match run_together(&txn, &mut staged, batch, &failed).await {
+        match run_together(&txn, &mut staged, batch, &failed, &stale).await {
             Ok(together) => {
                 for (i, outcome) in together {
                     match outcome {
@@ -264,7 +298,7 @@ async fn run_batch<T: BatchTxn, F: Future<Output = Result<T, DbErr>>>(
             if failed[i].is_some() || recorded[i] == Recorded::Ran {
                 continue;
             }
-            match run_one(store, &txn, &mut staged, req, recorded[i] == Recorded::Untried).await {
+            match run_one(store, &txn, &mut staged, req, recorded[i] == Recorded::Untried && !stale[i]).await {
                 Err(StoreError::KeyTaken(key)) => {
                     // This command wrote before it learned another had its key: roll back,
                     // answer it `CONFLICT` (its caller retries and finds the first answer),
@@ -287,17 +321,26 @@ async fn run_batch<T: BatchTxn, F: Future<Output = Result<T, DbErr>>>(
             }
         }
         txn.commit().await?;
-        metrics::counter!("docket_job_retries_total").increment(staged.job_retries());
-        // Committed: the cache takes the rows before any caller is answered, so a caller's
-        // next command (or read) finds what it wrote.
-        store.inner.cases.absorb(staged);
-        let mut results: Vec<Result<Executed, StoreError>> =
-            failed.into_iter().map(|f| Err(f.unwrap_or(StoreError::Conflict))).collect();
-        for (i, answer) in answers {
-            results[i] = answer;
-        }
-        return Ok(results);
+        return Ok(committed(store, staged, failed, answers));
     }
+}
+
+/// The answers to a batch whose transaction committed: the cache takes the rows before any
+/// caller is answered, so a caller's next command (or read) finds what it wrote.
+fn committed(
+    store: &Store,
+    staged: Staged,
+    failed: Vec<Option<StoreError>>,
+    answers: impl IntoIterator<Item = (usize, Result<Executed, StoreError>)>,
+) -> Vec<Result<Executed, StoreError>> {
+    metrics::counter!("docket_job_retries_total").increment(staged.job_retries());
+    store.inner.cases.absorb(staged);
+    let mut results: Vec<Result<Executed, StoreError>> =
+        failed.into_iter().map(|f| Err(f.unwrap_or(StoreError::Conflict))).collect();
+    for (i, answer) in answers {
+        results[i] = answer;
+    }
+    results
 }
 
 /// What became of a command's recording (see `prepared`) in a batch's attempt.

@@ -143,9 +143,35 @@ impl PgConn {
     /// reading any answer: the statements not yet prepared are prepared together first (one
     /// round trip), then all are run (one more).
     pub(crate) async fn run_lot(&self, begin: bool, stmts: &[&Statement]) -> Result<Vec<u64>, LotFailed> {
-        let opening = Statement { sql: "BEGIN".to_owned(), values: None, db_backend: DbBackend::Postgres };
+        self.run_framed(begin, stmts, false).await
+    }
+
+    /// Runs a whole transaction in one lot: `BEGIN`, the statements, `COMMIT`. It committed
+    /// when this answers `Ok`. When a statement fails, those after it fail too (the server has
+    /// aborted the transaction) and the `COMMIT` rolls it back; a failure of the `COMMIT`
+    /// itself is the transaction's (`at: None`).
+    pub(crate) async fn run_committing(&self, stmts: &[&Statement]) -> Result<(), LotFailed> {
+        let result = self.run_framed(true, stmts, true).await;
+        // Every answer was read, the `COMMIT`'s last: the transaction is over either way.
+        self.in_transaction.store(false, Ordering::Release);
+        match result {
+            Err(LotFailed { at: Some(k), error }) if k == stmts.len() => Err(LotFailed { at: None, error }),
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// [`run_lot`](Self::run_lot), with a `COMMIT` after the statements if `commit` (whose
+    /// failure is reported at the position after the last statement).
+    async fn run_framed(&self, begin: bool, stmts: &[&Statement], commit: bool) -> Result<Vec<u64>, LotFailed> {
+        let plain = |sql: &str| Statement { sql: sql.to_owned(), values: None, db_backend: DbBackend::Postgres };
+        let (opening, closing) = (plain("BEGIN"), plain("COMMIT"));
         let skip = usize::from(begin);
-        let all: Vec<&Statement> = begin.then_some(&opening).into_iter().chain(stmts.iter().copied()).collect();
+        let all: Vec<&Statement> = begin
+            .then_some(&opening)
+            .into_iter()
+            .chain(stmts.iter().copied())
+            .chain(commit.then_some(&closing))
+            .collect();
         // A failure at the `BEGIN` is the transaction's; the others are their statement's.
         let failed = |k: usize, error: DbErr| LotFailed { at: k.checked_sub(skip), error };
         if begin {
@@ -165,8 +191,30 @@ impl PgConn {
             .map(|(k, c)| c.map_err(|e| failed(k, pg_err(e))))
             .collect::<Result<_, _>>()?;
         counts.drain(..skip);
+        counts.truncate(stmts.len());
         Ok(counts)
     }
+}
+
+/// A case write that fails when it is stale: the version-guarded `UPDATE` of a case, made to
+/// raise an error (division by zero, SQLSTATE 22012, which no statement of the store raises
+/// otherwise) when it matched no row. In a lot that ends with its `COMMIT`, a stale write must
+/// stop the transaction: the command's other statements follow it in the same lot, before
+/// its count could be read. An `INSERT` (a new case) is never stale and is left as it is.
+pub(crate) fn guarded(write: &Statement) -> Statement {
+    if !write.sql.starts_with("UPDATE ") {
+        return write.clone();
+    }
+    Statement {
+        sql: format!("WITH written AS ({} RETURNING 1) SELECT 1 / COUNT(*) FROM written", write.sql),
+        values: write.values.clone(),
+        db_backend: DbBackend::Postgres,
+    }
+}
+
+/// Whether a [`guarded`] case write failed because it was stale.
+pub(crate) fn is_stale_write(error: &DbErr) -> bool {
+    matches!(error, DbErr::Custom(text) if text.starts_with("postgres: 22012:"))
 }
 
 impl CommandDb for PgConn {
@@ -378,6 +426,52 @@ mod tests {
         assert_eq!(again, vec![1], "the BEGIN's answer is not among the statements'");
         assert!(conn.in_transaction.load(Ordering::Acquire));
         conn.batch("ROLLBACK").await.expect("rollback");
+    }
+
+    #[tokio::test]
+    async fn a_committing_lot_commits_all_or_nothing_and_a_stale_guarded_write_stops_it() {
+        let Some(writer) = writer().await else { return };
+        let conn = writer.connection().await.expect("connection");
+        keys_table(&conn).await;
+        conn.batch("CREATE TEMP TABLE IF NOT EXISTS versioned (id text PRIMARY KEY, version bigint NOT NULL)")
+            .await
+            .expect("create");
+        conn.batch("INSERT INTO versioned VALUES ('c1', 1)").await.expect("insert");
+        let write = |from: i64| {
+            Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "UPDATE versioned SET version = $1 WHERE id = $2 AND version = $3",
+                [(from + 1).into(), "c1".into(), from.into()],
+            )
+        };
+        #[derive(sea_orm::FromQueryResult, serde::Deserialize)]
+        struct Row {
+            version: i64,
+        }
+        let version = async || {
+            let query = Query::select().column("version").from("versioned").to_owned();
+            conn.first_row::<Row>(&query).await.expect("read").expect("row").version
+        };
+        // Stale: the write from version 5 matches no row; the insert after it is not kept.
+        let (stale, key) = (guarded(&write(5)), insert_key("after-stale", None));
+        let failed = conn.run_committing(&[&stale, &key]).await.expect_err("a stale write");
+        assert_eq!(failed.at, Some(0));
+        assert!(is_stale_write(&failed.error), "{}", failed.error);
+        assert!(!conn.in_transaction.load(Ordering::Acquire), "the COMMIT rolled it back");
+        let kept = idempotency_keys::Entity::find_by_id("after-stale".to_owned()).first_in(&*conn).await.expect("read");
+        assert_eq!(kept, None);
+        // A duplicate key after a good write: nothing of the lot is kept, and the failure is
+        // the statement's, not a stale write.
+        let (fresh, dup) = (guarded(&write(1)), insert_key("twice", None));
+        let failed = conn.run_committing(&[&fresh, &dup, &dup]).await.expect_err("a duplicate key");
+        assert_eq!(failed.at, Some(2));
+        assert!(!is_stale_write(&failed.error), "{}", failed.error);
+        assert_eq!(version().await, 1, "the write was rolled back");
+        // All good: committed (a ROLLBACK after it takes nothing back).
+        conn.run_committing(&[&fresh, &dup]).await.expect("committed");
+        conn.batch("ROLLBACK").await.expect("rollback");
+        assert_eq!(version().await, 2);
+        assert_eq!(guarded(&insert_key("k", None)).sql, insert_key("k", None).sql, "an insert is never stale");
     }
 
     #[tokio::test]

@@ -3,19 +3,24 @@
 //! A committer runs its batch's commands one after another (on SQLite on one thread), so
 //! whatever a command costs there is paid by every command queued behind it. Most of that
 //! cost is not the database's: running the core, encoding the new state, hashing the audit
-//! entry, building each statement. When the case is in the cache of committed cases, the
-//! caller does all of that itself, before it queues the command: it records the statements
-//! the command path would run, in order ([`Recorder`]), and the committer only runs them.
+//! entry, building each statement, and reading the case when it is not in the cache of
+//! committed cases. The caller does all of that itself, before it queues the command: it takes
+//! the case from the cache or reads it as committed, and records the statements the command
+//! path would run, in order ([`Recorder`]); the committer only runs them.
 //!
-//! The recorded work rests on the cached row, which may be behind (another command on the
-//! case got there first, another node changed it). Its first statement writes the case's row
+//! The recorded work rests on a cached or read row, which may be behind (another command on
+//! the case got there first, another node changed it). Its first statement writes the case's row
 //! guarded by the version it was worked out from; when that matches no row, or when an
 //! earlier command of the same batch wrote the case, the committer sets the recording aside
 //! and runs the command the usual way (`runtime::apply_command`), from the case as its
 //! transaction sees it. So a recording changes how fast a command runs, never what it does.
 //!
+//! On a PostgreSQL committer, a batch made only of recorded commands runs whole in one lot with
+//! its `BEGIN` and `COMMIT` ([`run_whole`]); there a stale recording fails its case write, the
+//! transaction rolls back, and the batch runs again with that command worked out in it.
+//!
 //! A command is worked out in the transaction instead when it needs to read the database: a
-//! case not cached, a definition not loaded, a refusal (which must come from the committed
+//! case that could not be read ahead, a definition not loaded, a refusal (which must come from the committed
 //! state), or effects on other cases (a call starts a sub-case; a sub-case reports to its
 //! caller).
 
@@ -26,10 +31,11 @@ use sea_orm::sea_query::SelectStatement;
 use sea_orm::{DbBackend, DbErr, Statement, StatementBuilder};
 
 use super::case_cache::{CachedCase, Staged};
-use super::command_db::{CommandDb, CommandRow};
+use super::command_db::{CommandDb, CommandRow, LotFailed};
 use super::effects::job_retries;
 use super::entity::cases;
 use super::error::StoreError;
+use super::pg_writer::{PgConn, guarded, is_stale_write};
 use super::runtime::{
     Executed, LoadedDefinition, Request, Store, Target, write_case, write_entry_and_effects, written_after,
 };
@@ -94,11 +100,20 @@ impl Store {
                 let (row, state) = super::runtime::new_case_row(definition, business_key, &None, at);
                 (row, state, definition.clone())
             }
-            Target::Existing(id) => {
-                let entry = self.inner.cases.get(id)?;
-                let loaded = self.prepared_definition(entry.row.definition_id)?;
-                (entry.row.clone(), entry.state.clone(), loaded)
-            }
+            Target::Existing(id) => match self.inner.cases.get(id) {
+                Some(entry) => {
+                    let loaded = self.prepared_definition(entry.row.definition_id)?;
+                    (entry.row.clone(), entry.state.clone(), loaded)
+                }
+                None => {
+                    // Not cached: read as committed, here rather than in the transaction. A
+                    // read that is behind by the time the batch runs is caught like a stale
+                    // cache entry.
+                    let (row, state) = self.committed_case(id).await.ok()?;
+                    let loaded = self.prepared_definition(row.definition_id)?;
+                    (row, state, loaded)
+                }
+            },
         };
         if row.parent_case_id.is_some() {
             return None;
@@ -151,12 +166,13 @@ pub(crate) async fn run_together(
     staged: &mut Staged,
     batch: &[Request],
     failed: &[Option<StoreError>],
+    stale: &[bool],
 ) -> Result<Vec<(usize, Option<Executed>)>, (Option<usize>, DbErr)> {
     let mut cases = HashSet::new();
     let mut taken: Vec<(usize, &Prepared)> = batch
         .iter()
         .enumerate()
-        .filter(|(i, req)| failed[*i].is_none() && req.idempotency_key.is_none())
+        .filter(|(i, req)| failed[*i].is_none() && !stale[*i] && req.idempotency_key.is_none())
         .filter_map(|(i, req)| req.prepared.as_ref().map(|p| (i, p)))
         .filter(|(_, p)| !p.statements.is_empty() && staged.get(&p.case.row.id).is_none())
         .filter(|(_, p)| cases.insert(p.case.row.id.as_str()))
@@ -178,16 +194,82 @@ pub(crate) async fn run_together(
     Ok(taken
         .into_iter()
         .zip(written)
-        .map(|((i, prepared), count)| {
-            if count != 1 {
-                return (i, None);
-            }
-            let case = &prepared.case;
-            staged.add_job_retries(prepared.job_retries);
-            staged.put_shared(case.clone());
-            (i, Some(Executed { case_id: case.row.id.clone(), version: case.row.version, status: case.state.status }))
-        })
+        .map(|((i, prepared), count)| (i, (count == 1).then(|| settled(staged, prepared))))
         .collect())
+}
+
+/// A recorded command whose statements ran: its case and job retries go with the batch.
+fn settled(staged: &mut Staged, prepared: &Prepared) -> Executed {
+    let case = &prepared.case;
+    staged.add_job_retries(prepared.job_retries);
+    staged.put_shared(case.clone());
+    Executed { case_id: case.row.id.clone(), version: case.row.version, status: case.state.status }
+}
+
+/// The batch's commands, in the order of their cases' ids, when every one still to run is
+/// recorded and can run with the others in one lot: none failed or was stale in an earlier
+/// attempt, none carries an idempotency key, each is on a case of its own. `None` otherwise.
+pub(crate) fn wholly_recorded<'a>(
+    batch: &'a [Request],
+    failed: &[Option<StoreError>],
+    stale: &[bool],
+) -> Option<Vec<(usize, &'a Prepared)>> {
+    let mut cases = HashSet::new();
+    let mut taken = Vec::with_capacity(batch.len());
+    for (i, req) in batch.iter().enumerate() {
+        if failed[i].is_some() {
+            continue;
+        }
+        let prepared = req.prepared.as_ref()?;
+        if stale[i]
+            || req.idempotency_key.is_some()
+            || prepared.statements.is_empty()
+            || !cases.insert(prepared.case.row.id.as_str())
+        {
+            return None;
+        }
+        taken.push((i, prepared));
+    }
+    taken.sort_by(|a, b| a.1.case.row.id.cmp(&b.1.case.row.id));
+    (!taken.is_empty()).then_some(taken)
+}
+
+/// Why a [`run_whole`] lot did not commit. Nothing of it was written.
+pub(crate) enum WholeFailed {
+    /// The recording of the command at this position in the batch was stale: it is to be
+    /// run the usual way.
+    Stale(usize),
+    /// The command at this position failed in the database.
+    Command(usize, DbErr),
+    /// The transaction failed (it could not begin or commit).
+    Transaction(DbErr),
+}
+
+/// Runs a batch of recorded commands ([`wholly_recorded`]) as one transaction in one lot on a
+/// PostgreSQL committer's connection: `BEGIN`, each command's case write (made to fail when
+/// stale, see [`guarded`]) and its other statements, `COMMIT`; a round trip for the whole
+/// batch. The case writes go in the order of the cases' ids, as in [`run_together`].
+pub(crate) async fn run_whole(
+    conn: &PgConn,
+    staged: &mut Staged,
+    taken: Vec<(usize, &Prepared)>,
+) -> Result<Vec<(usize, Executed)>, WholeFailed> {
+    let guards: Vec<Statement> = taken.iter().map(|(_, p)| guarded(&p.statements[0])).collect();
+    let (mut lot, mut owners) = (Vec::new(), Vec::new());
+    for ((i, prepared), guard) in taken.iter().zip(&guards) {
+        lot.push(guard);
+        owners.push((*i, true));
+        lot.extend(&prepared.statements[1..]);
+        owners.extend(std::iter::repeat_n((*i, false), prepared.statements.len() - 1));
+    }
+    match conn.run_committing(&lot).await {
+        Ok(()) => Ok(taken.into_iter().map(|(i, prepared)| (i, settled(staged, prepared))).collect()),
+        Err(LotFailed { at: None, error }) => Err(WholeFailed::Transaction(error)),
+        Err(LotFailed { at: Some(k), error }) => {
+            let (i, guard) = owners[k];
+            Err(if guard && is_stale_write(&error) { WholeFailed::Stale(i) } else { WholeFailed::Command(i, error) })
+        }
+    }
 }
 
 /// Runs a recorded command in the batch's transaction. `None` when the recording is stale (the

@@ -603,6 +603,11 @@ impl Store {
         {
             return Ok((entry.row.clone(), entry.state.clone()));
         }
+        self.committed_case(case_id).await
+    }
+
+    /// A case's row as last committed, read from the database, and its state.
+    pub(crate) async fn committed_case(&self, case_id: &str) -> Result<(cases::Model, CaseState), StoreError> {
         let row = cases::Entity::find_by_id(case_id.to_owned())
             .first_in(&self.inner.db)
             .await?
