@@ -606,11 +606,15 @@ impl Store {
         self.committed_case(case_id).await
     }
 
-    /// A case's row as last committed, read from the database, and its state.
+    /// A case's row as last committed, read from the database (as a hot read: see
+    /// `hot_rows`), and its state.
     pub(crate) async fn committed_case(&self, case_id: &str) -> Result<(cases::Model, CaseState), StoreError> {
-        let row = cases::Entity::find_by_id(case_id.to_owned())
-            .first_in(&self.inner.db)
+        let query = cases::Entity::find_by_id(case_id.to_owned()).limit(1).into_query();
+        let row = self
+            .hot_rows::<cases::Model>(&query, Some(1))
             .await?
+            .into_iter()
+            .next()
             .ok_or_else(|| StoreError::CaseNotFound(case_id.to_owned()))?;
         let state = decode_state(&row)?;
         Ok((row, state))
