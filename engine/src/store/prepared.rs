@@ -9,8 +9,8 @@
 //! path would run, in order ([`Recorder`]); the committer only runs them.
 //!
 //! The recorded work rests on a cached or read row, which may be behind (another command on
-//! the case got there first, another node changed it). Its first statement writes the case's row
-//! guarded by the version it was worked out from; when that matches no row, or when an
+//! the case got there first, another node changed it). Its first statement writes the case's
+//! row guarded by the version it was worked out from; when that matches no row, or when an
 //! earlier command of the same batch wrote the case, the committer sets the recording aside
 //! and runs the command the usual way (`runtime::apply_command`), from the case as its
 //! transaction sees it. So a recording changes how fast a command runs, never what it does.
@@ -20,9 +20,9 @@
 //! transaction rolls back, and the batch runs again with that command worked out in it.
 //!
 //! A command is worked out in the transaction instead when it needs to read the database: a
-//! case that could not be read ahead, a definition not loaded, a refusal (which must come from the committed
-//! state), or effects on other cases (a call starts a sub-case; a sub-case reports to its
-//! caller).
+//! case that could not be read ahead, a definition not loaded, a refusal (which must come from
+//! the committed state), or effects on other cases (a call starts a sub-case; a sub-case
+//! reports to its caller).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
