@@ -150,7 +150,7 @@ async fn record(
 /// all of them in one lot, then the rest of the statements of those whose write went through
 /// in another ([`CommandDb::run_all`], which a PostgreSQL committer pipelines). Takes each
 /// case's first recorded command in the batch, unless it failed in an earlier attempt or
-/// carries an idempotency key (its key must be looked up first: `runtime::run_one`).
+/// cannot run with others ([`runnable`]).
 ///
 /// Answers, for each command taken, what it did, or `None` when its recording was stale
 /// (nothing written; it is to be run the usual way). Commands on different cases touch
@@ -172,9 +172,9 @@ pub(crate) async fn run_together(
     let mut taken: Vec<(usize, &Prepared)> = batch
         .iter()
         .enumerate()
-        .filter(|(i, req)| failed[*i].is_none() && !stale[*i] && req.idempotency_key.is_none())
-        .filter_map(|(i, req)| req.prepared.as_ref().map(|p| (i, p)))
-        .filter(|(_, p)| !p.statements.is_empty() && staged.get(&p.case.row.id).is_none())
+        .filter(|(i, _)| failed[*i].is_none())
+        .filter_map(|(i, req)| runnable(req, stale[i]).map(|p| (i, p)))
+        .filter(|(_, p)| staged.get(&p.case.row.id).is_none())
         .filter(|(_, p)| cases.insert(p.case.row.id.as_str()))
         .collect();
     if taken.is_empty() {
@@ -196,6 +196,14 @@ pub(crate) async fn run_together(
         .zip(written)
         .map(|((i, prepared), count)| (i, (count == 1).then(|| settled(staged, prepared))))
         .collect())
+}
+
+/// A request's recording, if it may run with others: it is not stale, has statements, and
+/// the request carries no idempotency key (whose key must be looked up first:
+/// `runtime::run_one`).
+fn runnable(req: &Request, stale: bool) -> Option<&Prepared> {
+    let prepared = req.prepared.as_ref()?;
+    (!stale && req.idempotency_key.is_none() && !prepared.statements.is_empty()).then_some(prepared)
 }
 
 /// A recorded command whose statements ran: its case and job retries go with the batch.
@@ -220,12 +228,8 @@ pub(crate) fn wholly_recorded<'a>(
         if failed[i].is_some() {
             continue;
         }
-        let prepared = req.prepared.as_ref()?;
-        if stale[i]
-            || req.idempotency_key.is_some()
-            || prepared.statements.is_empty()
-            || !cases.insert(prepared.case.row.id.as_str())
-        {
+        let prepared = runnable(req, stale[i])?;
+        if !cases.insert(prepared.case.row.id.as_str()) {
             return None;
         }
         taken.push((i, prepared));
@@ -291,7 +295,5 @@ pub(crate) async fn run_prepared(
     for stmt in rest {
         txn.run_built(stmt).await?;
     }
-    staged.add_job_retries(prepared.job_retries);
-    staged.put_shared(case.clone());
-    Ok(Some(Executed { case_id: case.row.id.clone(), version: case.row.version, status: case.state.status }))
+    Ok(Some(settled(staged, prepared)))
 }
