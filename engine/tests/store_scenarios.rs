@@ -348,7 +348,9 @@ async fn a_command_failing_in_the_database_does_not_fail_its_batch_neighbours() 
 #[tokio::test]
 async fn a_command_failing_among_commands_on_other_cases_fails_alone() {
     // Commands on different cached cases run together (their statements pipelined on
-    // PostgreSQL): one failing in the database is taken out; the others commit.
+    // PostgreSQL, their record inserts merged into one): one failing in the database is
+    // taken out (the merged insert fails first, then the batch runs unmerged to find whose
+    // row it was); the others commit.
     let Some((store, _db)) = support::postgres().await else { return };
     let h1 = Actor::new("h1", &["handler"]);
     let mut cases = Vec::new();
@@ -365,6 +367,23 @@ async fn a_command_failing_among_commands_on_other_cases_fails_alone() {
         store.verify_audit(case).await.unwrap();
     }
     assert_eq!(evidence_records::Entity::find().count(store.db()).await.unwrap(), 29);
+    store.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_server_on_this_machine_is_spoken_to_without_tls() {
+    // `sslmode=prefer` (the default) allows a plain connection; on loopback TLS only costs.
+    let Some((store, _db)) = support::postgres().await else { return };
+    let ssl = store
+        .db()
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        ))
+        .await
+        .unwrap()
+        .expect("this connection's row");
+    assert!(!ssl.try_get::<bool>("", "ssl").unwrap());
     store.shutdown().await;
 }
 

@@ -12,7 +12,7 @@ use super::case_cache::Staged;
 use super::command_db::{CommandDb, CommandRow, LotFailed};
 use super::error::StoreError;
 use super::pg_writer::{PgConn, PgWriter};
-use super::prepared::{WholeFailed, run_together, run_whole, wholly_recorded};
+use super::prepared::{LotError, run_together, run_whole, wholly_recorded};
 use super::runtime::{Executed, Request, Store, run_one};
 use super::sqlite_writer::SqliteWriter;
 
@@ -240,27 +240,22 @@ async fn run_batch<T: BatchTxn, F: Future<Output = Result<T, DbErr>>>(
     // Recordings found stale in an earlier attempt: those commands are worked out in the
     // transaction.
     let mut stale = vec![false; batch.len()];
+    // Whether the recorded commands' inserts are merged (see `lot`); not after a merged
+    // statement failed, so that the command it failed for is found.
+    let mut merge = true;
     'attempt: loop {
         let txn = begin().await?;
         let mut staged = Staged::default();
         // A batch of recorded commands only, on a connection that pipelines: one lot, `COMMIT`
-        // included.
+        // included. Nothing of it was written when it fails.
         if let Some(conn) = txn.whole_lots()
             && let Some(taken) = wholly_recorded(batch, &failed, &stale)
         {
-            match run_whole(conn, &mut staged, taken).await {
+            match run_whole(conn, &mut staged, taken, merge).await {
                 Ok(answers) => {
                     return Ok(committed(store, staged, failed, answers.into_iter().map(|(i, e)| (i, Ok(e)))));
                 }
-                Err(WholeFailed::Stale(i)) => stale[i] = true,
-                Err(WholeFailed::Command(i, e)) => {
-                    if is_busy(&e) {
-                        return Err(e);
-                    }
-                    tracing::warn!(error = %e, command = batch[i].command.name(), "command failed in the database");
-                    failed[i] = Some(StoreError::Database(e));
-                }
-                Err(WholeFailed::Transaction(e)) => return Err(e),
+                Err(e) => settle_lot_error(e, batch, &mut failed, &mut stale, &mut merge)?,
             }
             continue 'attempt;
         }
@@ -268,7 +263,7 @@ async fn run_batch<T: BatchTxn, F: Future<Output = Result<T, DbErr>>>(
         // recording was stale, one by one.
         let mut answers = Vec::with_capacity(batch.len());
         let mut recorded = vec![Recorded::Untried; batch.len()];
-        match run_together(&txn, &mut staged, batch, &failed, &stale).await {
+        match run_together(&txn, &mut staged, batch, &failed, &stale, merge).await {
             Ok(together) => {
                 for (i, outcome) in together {
                     match outcome {
@@ -280,17 +275,10 @@ async fn run_batch<T: BatchTxn, F: Future<Output = Result<T, DbErr>>>(
                     }
                 }
             }
-            Err((None, e)) => {
-                let _ = txn.rollback().await;
-                return Err(e);
-            }
-            Err((Some(i), e)) => {
-                txn.rollback().await?;
-                if is_busy(&e) {
-                    return Err(e);
-                }
-                tracing::warn!(error = %e, command = batch[i].command.name(), "command failed in the database");
-                failed[i] = Some(StoreError::Database(e));
+            Err(e) => {
+                let rolled_back = txn.rollback().await;
+                settle_lot_error(e, batch, &mut failed, &mut stale, &mut merge)?;
+                rolled_back?;
                 continue 'attempt;
             }
         }
@@ -323,6 +311,35 @@ async fn run_batch<T: BatchTxn, F: Future<Output = Result<T, DbErr>>>(
         txn.commit().await?;
         return Ok(committed(store, staged, failed, answers));
     }
+}
+
+/// Takes in why a lot of recorded commands failed (its transaction rolled back), for the
+/// batch's next attempt: a stale recording is worked out in the transaction, a failed command
+/// is answered with its error, a failed merged statement has the lot sent unmerged.
+///
+/// # Errors
+/// When the whole batch fails: its transaction did, or the database was busy.
+fn settle_lot_error(
+    error: LotError,
+    batch: &[Request],
+    failed: &mut [Option<StoreError>],
+    stale: &mut [bool],
+    merge: &mut bool,
+) -> Result<(), DbErr> {
+    match error {
+        LotError::Stale(i) => stale[i] = true,
+        LotError::Transaction(e) => return Err(e),
+        LotError::Command(_, e) | LotError::Merged(e) if is_busy(&e) => return Err(e),
+        LotError::Command(i, e) => {
+            tracing::warn!(error = %e, command = batch[i].command.name(), "command failed in the database");
+            failed[i] = Some(StoreError::Database(e));
+        }
+        LotError::Merged(e) => {
+            tracing::debug!(error = %e, "a merged insert failed; the batch runs again unmerged");
+            *merge = false;
+        }
+    }
+    Ok(())
 }
 
 /// The answers to a batch whose transaction committed: the cache takes the rows before any

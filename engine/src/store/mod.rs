@@ -30,6 +30,7 @@ pub mod entity;
 pub mod error;
 pub mod feed;
 pub mod inbox;
+mod lot;
 mod pg_writer;
 mod prepared;
 pub mod read;

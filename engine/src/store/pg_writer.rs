@@ -14,8 +14,10 @@
 //!
 //! A committer's connection is its own: each committer task holds one [`PgWriter`], opens it
 //! when it first needs it and opens it again when it was closed (a restarted server, a broken
-//! network). TLS is the pool's business: a URL that requires it keeps the committers on the
-//! pool (see [`PgWriter::for_url`]).
+//! network). It speaks without TLS, so it is used only where the pool would too: a server on
+//! this machine (loopback or a Unix socket) under `sslmode=prefer` (the default) or
+//! `disable`, or any server under `disable`. Elsewhere TLS is the pool's business, and the
+//! committers stay on the pool (see [`PgWriter::for_url`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,7 +28,7 @@ use std::task::Poll;
 
 use sea_orm::sea_query::{SelectStatement, Value};
 use sea_orm::{DbBackend, DbErr, Statement};
-use tokio_postgres::config::SslMode;
+use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::types::{ToSql, Type};
 
 use super::command_db::{CommandDb, CommandRow, LotFailed};
@@ -60,8 +62,8 @@ fn pg_err(e: tokio_postgres::Error) -> DbErr {
 
 impl PgWriter {
     /// A writer for the database `url` names, or `None` when the committers are to stay on
-    /// the pool: the URL requires TLS (which the pool's driver speaks), or names options only
-    /// the pool's driver knows.
+    /// the pool: the connection may use TLS (which the pool's driver speaks; see the module's
+    /// documentation), or the URL names options only the pool's driver knows.
     pub(crate) fn for_url(url: &str) -> Option<PgWriter> {
         let config: tokio_postgres::Config = match url.parse() {
             Ok(config) => config,
@@ -70,8 +72,17 @@ impl PgWriter {
                 return None;
             }
         };
-        if !matches!(config.get_ssl_mode(), SslMode::Disable | SslMode::Prefer) {
-            tracing::info!("PostgreSQL committers use the pool: the URL requires TLS");
+        let local = config.get_hosts().iter().all(|host| match host {
+            Host::Tcp(name) => is_loopback(name),
+            Host::Unix(_) => true,
+        });
+        let plain = match config.get_ssl_mode() {
+            SslMode::Disable => true,
+            SslMode::Prefer => local,
+            _ => false,
+        };
+        if !plain {
+            tracing::info!("PostgreSQL committers use the pool: the connection may use TLS");
             return None;
         }
         Some(PgWriter { config, conn: tokio::sync::Mutex::new(None) })
@@ -194,6 +205,14 @@ impl PgConn {
         counts.truncate(stmts.len());
         Ok(counts)
     }
+}
+
+/// Whether `host` (a name or an address, as in a connection URL) is this machine.
+pub(crate) fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.starts_with('/')
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A case write that fails when it is stale: the version-guarded `UPDATE` of a case, made to
@@ -368,6 +387,18 @@ mod tests {
             }
             Err(e) => panic!("PostgreSQL at 127.0.0.1:5432 is required under CI: {e}"),
         }
+    }
+
+    #[test]
+    fn committers_speak_plainly_only_where_the_pool_would() {
+        let own = |url: &str| PgWriter::for_url(url).is_some();
+        assert!(own("postgres://postgres@127.0.0.1:5432/test"), "loopback, sslmode=prefer by default");
+        assert!(own("postgres://postgres@localhost/test?sslmode=prefer"));
+        assert!(own("postgres://postgres@[::1]:5432/test"));
+        assert!(own("postgres://postgres@db.example.org/test?sslmode=disable"));
+        assert!(!own("postgres://postgres@db.example.org/test"), "a remote server may offer TLS");
+        assert!(!own("postgres://postgres@127.0.0.1/test?sslmode=require"));
+        assert!(is_loopback("127.0.0.2") && is_loopback("/var/run/postgresql") && !is_loopback("10.0.0.1"));
     }
 
     /// A temporary `idempotency_keys` table (it hides the real one, if any, from this session).

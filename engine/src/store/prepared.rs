@@ -35,6 +35,7 @@ use super::command_db::{CommandDb, CommandRow, LotFailed};
 use super::effects::job_retries;
 use super::entity::cases;
 use super::error::StoreError;
+use super::lot::{Owner, lay_out};
 use super::pg_writer::{PgConn, guarded, is_stale_write};
 use super::runtime::{
     Executed, LoadedDefinition, Request, Store, Target, write_case, write_entry_and_effects, written_after,
@@ -148,9 +149,9 @@ async fn record(
 
 /// Runs the batch's recorded commands together, as far as they can be: the case writes of
 /// all of them in one lot, then the rest of the statements of those whose write went through
-/// in another ([`CommandDb::run_all`], which a PostgreSQL committer pipelines). Takes each
-/// case's first recorded command in the batch, unless it failed in an earlier attempt or
-/// cannot run with others ([`runnable`]).
+/// in another ([`CommandDb::run_all`], which a PostgreSQL committer pipelines), laid out with
+/// their inserts merged if `merge` (see `lot`). Takes each case's first recorded command in
+/// the batch, unless it failed in an earlier attempt or cannot run with others ([`runnable`]).
 ///
 /// Answers, for each command taken, what it did, or `None` when its recording was stale
 /// (nothing written; it is to be run the usual way). Commands on different cases touch
@@ -159,15 +160,15 @@ async fn record(
 /// same time lock those rows in one order, so they cannot deadlock on them.
 ///
 /// # Errors
-/// A statement that failed, with the position in `batch` of its command (`None` when the
-/// transaction itself failed).
+/// A statement that failed, with the position in `batch` of its command where it is known.
 pub(crate) async fn run_together(
     txn: &impl CommandDb,
     staged: &mut Staged,
     batch: &[Request],
     failed: &[Option<StoreError>],
     stale: &[bool],
-) -> Result<Vec<(usize, Option<Executed>)>, (Option<usize>, DbErr)> {
+    merge: bool,
+) -> Result<Vec<(usize, Option<Executed>)>, LotError> {
     let mut cases = HashSet::new();
     let mut taken: Vec<(usize, &Prepared)> = batch
         .iter()
@@ -182,20 +183,49 @@ pub(crate) async fn run_together(
     }
     taken.sort_by(|a, b| a.1.case.row.id.cmp(&b.1.case.row.id));
     let writes: Vec<&Statement> = taken.iter().map(|(_, p)| &p.statements[0]).collect();
-    let written = txn.run_all(&writes).await.map_err(|f| (f.at.map(|k| taken[k].0), f.error))?;
-    let (mut rest, mut owners) = (Vec::new(), Vec::new());
-    for ((i, prepared), count) in taken.iter().zip(&written) {
-        if *count == 1 {
-            rest.extend(&prepared.statements[1..]);
-            owners.extend(std::iter::repeat_n(*i, prepared.statements.len() - 1));
-        }
-    }
-    txn.run_all(&rest).await.map_err(|f| (f.at.map(|k| owners[k]), f.error))?;
+    let written = txn.run_all(&writes).await.map_err(|f| match f.at {
+        Some(k) => LotError::Command(taken[k].0, f.error),
+        None => LotError::Transaction(f.error),
+    })?;
+    let winners: Vec<(usize, &[Statement])> = taken
+        .iter()
+        .zip(&written)
+        .filter(|(_, count)| **count == 1)
+        .map(|((i, prepared), _)| (*i, &prepared.statements[1..]))
+        .collect();
+    let rest = lay_out(&winners, merge);
+    let stmts: Vec<&Statement> = rest.iter().map(|laid| laid.stmt.as_ref()).collect();
+    txn.run_all(&stmts).await.map_err(|f| match f.at {
+        Some(k) => LotError::of(rest[k].owner, f.error),
+        None => LotError::Transaction(f.error),
+    })?;
     Ok(taken
         .into_iter()
         .zip(written)
         .map(|((i, prepared), count)| (i, (count == 1).then(|| settled(staged, prepared))))
         .collect())
+}
+
+/// Why a lot of recorded commands' statements did not go through. Nothing of it is to be kept.
+pub(crate) enum LotError {
+    /// The recording of the command at this position in the batch was stale: it is to be
+    /// run the usual way ([`run_whole`] only).
+    Stale(usize),
+    /// The command at this position failed in the database.
+    Command(usize, DbErr),
+    /// A statement merged from several commands' failed: which one's is not known.
+    Merged(DbErr),
+    /// The transaction failed (it could not begin or commit).
+    Transaction(DbErr),
+}
+
+impl LotError {
+    fn of(owner: Owner, error: DbErr) -> LotError {
+        match owner {
+            Owner::One(i) => LotError::Command(i, error),
+            Owner::Several => LotError::Merged(error),
+        }
+    }
 }
 
 /// A request's recording, if it may run with others: it is not stale, has statements, and
@@ -238,41 +268,29 @@ pub(crate) fn wholly_recorded<'a>(
     (!taken.is_empty()).then_some(taken)
 }
 
-/// Why a [`run_whole`] lot did not commit. Nothing of it was written.
-pub(crate) enum WholeFailed {
-    /// The recording of the command at this position in the batch was stale: it is to be
-    /// run the usual way.
-    Stale(usize),
-    /// The command at this position failed in the database.
-    Command(usize, DbErr),
-    /// The transaction failed (it could not begin or commit).
-    Transaction(DbErr),
-}
-
 /// Runs a batch of recorded commands ([`wholly_recorded`]) as one transaction in one lot on a
 /// PostgreSQL committer's connection: `BEGIN`, each command's case write (made to fail when
-/// stale, see [`guarded`]) and its other statements, `COMMIT`; a round trip for the whole
-/// batch. The case writes go in the order of the cases' ids, as in [`run_together`].
+/// stale, see [`guarded`]), the other statements (laid out with their inserts merged if
+/// `merge`, see `lot`), `COMMIT`; a round trip for the whole batch. The case writes go in
+/// the order of the cases' ids, as in [`run_together`]. Nothing was written when it fails.
 pub(crate) async fn run_whole(
     conn: &PgConn,
     staged: &mut Staged,
     taken: Vec<(usize, &Prepared)>,
-) -> Result<Vec<(usize, Executed)>, WholeFailed> {
+    merge: bool,
+) -> Result<Vec<(usize, Executed)>, LotError> {
     let guards: Vec<Statement> = taken.iter().map(|(_, p)| guarded(&p.statements[0])).collect();
-    let (mut lot, mut owners) = (Vec::new(), Vec::new());
-    for ((i, prepared), guard) in taken.iter().zip(&guards) {
-        lot.push(guard);
-        owners.push((*i, true));
-        lot.extend(&prepared.statements[1..]);
-        owners.extend(std::iter::repeat_n((*i, false), prepared.statements.len() - 1));
-    }
+    let others: Vec<(usize, &[Statement])> = taken.iter().map(|(i, p)| (*i, &p.statements[1..])).collect();
+    let rest = lay_out(&others, merge);
+    let lot: Vec<&Statement> = guards.iter().chain(rest.iter().map(|laid| laid.stmt.as_ref())).collect();
     match conn.run_committing(&lot).await {
         Ok(()) => Ok(taken.into_iter().map(|(i, prepared)| (i, settled(staged, prepared))).collect()),
-        Err(LotFailed { at: None, error }) => Err(WholeFailed::Transaction(error)),
-        Err(LotFailed { at: Some(k), error }) => {
-            let (i, guard) = owners[k];
-            Err(if guard && is_stale_write(&error) { WholeFailed::Stale(i) } else { WholeFailed::Command(i, error) })
-        }
+        Err(LotFailed { at: None, error }) => Err(LotError::Transaction(error)),
+        Err(LotFailed { at: Some(k), error }) => Err(match k.checked_sub(guards.len()) {
+            None if is_stale_write(&error) => LotError::Stale(taken[k].0),
+            None => LotError::Command(taken[k].0, error),
+            Some(k) => LotError::of(rest[k].owner, error),
+        }),
     }
 }
 

@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, OnConflict, UpdateStatement};
+use sea_orm::sqlx::postgres::PgSslMode;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
@@ -30,7 +31,7 @@ use super::commit::{self, Writer};
 use super::effects::{CaseContext, apply_effects, job_retries};
 use super::entity::{audit_log, cases, definitions, idempotency_keys};
 use super::error::StoreError;
-use super::pg_writer::PgWriter;
+use super::pg_writer::{PgWriter, is_loopback};
 use super::prepared::{Prepared, run_prepared};
 use super::sqlite_writer::{SqliteReaders, SqliteWriter};
 use crate::calendar::Calendars;
@@ -199,7 +200,9 @@ const MAX_ATTEMPTS: u32 = 8;
 
 impl Store {
     /// Connects. SQLite files are created if missing and run in WAL mode with
-    /// `synchronous=FULL`, so an acknowledged command survives a power cut.
+    /// `synchronous=FULL`, so an acknowledged command survives a power cut. A PostgreSQL
+    /// server on this machine is spoken to without TLS unless the URL requires it
+    /// (`sslmode=require` or stricter); one elsewhere with TLS whenever the server offers it.
     ///
     /// # Errors
     /// When the database cannot be reached.
@@ -214,7 +217,17 @@ impl Store {
                     .foreign_keys(true)
             });
         } else {
-            options.max_connections(16);
+            options.max_connections(16).map_sqlx_postgres_opts(|o| {
+                // TLS on a loopback connection protects nothing and costs both ends a share of
+                // every read; `prefer` allows a plain connection, so there it is plain.
+                if matches!(o.get_ssl_mode(), PgSslMode::Prefer)
+                    && (o.get_socket().is_some() || is_loopback(o.get_host()))
+                {
+                    o.ssl_mode(PgSslMode::Disable)
+                } else {
+                    o
+                }
+            });
         }
         let db = Database::connect(options).await?;
         let calendars =
