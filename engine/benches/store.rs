@@ -11,7 +11,9 @@
 //! - the group inbox (first page of 50, by due date) p50/p99 with `DOCKET_BENCH_TASKS`
 //!   (default 1,000,000) open tasks in the database;
 //! - pgbench's TPC-B-like tps at the same client count on the same PostgreSQL, and the ratio
-//!   (none at 256 clients unless the server allows that many connections);
+//!   (none at 256 clients unless the server allows that many connections), with pgbench's
+//!   default connection (TLS when the server offers it) and without TLS (as the store speaks
+//!   to a server on this machine);
 //! - the process's peak resident memory.
 //!
 //! `DOCKET_BENCH_SECONDS` (default 10) sets how long each load runs; `DOCKET_BENCH_CLIENTS`
@@ -121,6 +123,13 @@ async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
         {
             line.push_str(&format!("  | pgbench {tps:.0} tps, ratio {:.2}", completions / tps));
             alone_line.push_str(&format!("  | ratio {:.2}", alone / tps));
+            // The store speaks to a server on this machine without TLS; pgbench's default
+            // (`sslmode=prefer`) negotiates it when the server offers it. Both, to compare like
+            // with like.
+            if let Some(plain) = pgbench_tps(&format!("{pg}?sslmode=disable"), clients, seconds) {
+                line.push_str(&format!("; without TLS {plain:.0} tps, ratio {:.2}", completions / plain));
+                alone_line.push_str(&format!("; without TLS {:.2}", alone / plain));
+            }
         }
         println!("{line}");
         println!("{alone_line}");

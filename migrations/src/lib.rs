@@ -24,6 +24,7 @@ mod m20261125_000001_schema;
 mod m20261126_000002_access;
 mod m20261127_000003_start_timers;
 mod m20261128_000004_lighter_task_writes;
+mod m20261129_000005_partial_indexes;
 
 /// Every table the migrations create, in creation order (drop in reverse).
 pub const TABLES: &[&str] = &[
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_access::Migration),
             Box::new(m20261127_000003_start_timers::Migration),
             Box::new(m20261128_000004_lighter_task_writes::Migration),
+            Box::new(m20261129_000005_partial_indexes::Migration),
         ]
     }
 }
