@@ -12,6 +12,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use hashlink::LruCache;
+
 use super::entity::cases;
 use crate::core::CaseState;
 
@@ -61,24 +63,26 @@ impl Staged {
     }
 }
 
-/// Committed case rows, at most `capacity` of them.
+/// Committed case rows, at most `capacity` of them; when full, the case used least recently
+/// (read or written) makes room. Cases at work stay; cases nobody touched for a while (a case
+/// parked at a task for days) leave first.
 pub(crate) struct CaseCache {
-    entries: Mutex<HashMap<String, Arc<CachedCase>>>,
+    entries: Mutex<LruCache<String, Arc<CachedCase>>>,
     capacity: usize,
 }
 
 impl CaseCache {
     /// An empty cache holding at most `capacity` cases (0 turns it off).
     pub fn new(capacity: usize) -> CaseCache {
-        CaseCache { entries: Mutex::new(HashMap::new()), capacity }
+        CaseCache { entries: Mutex::new(LruCache::new(capacity.max(1))), capacity }
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<CachedCase>>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, LruCache<String, Arc<CachedCase>>> {
         // A panic while holding the lock leaves a map that is still whole.
         self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The committed row of `id`, if cached.
+    /// The committed row of `id`, if cached (it becomes the most recently used).
     pub fn get(&self, id: &str) -> Option<Arc<CachedCase>> {
         self.entries().get(id).cloned()
     }
@@ -101,16 +105,11 @@ impl CaseCache {
                 entries.remove(&id);
                 continue;
             }
-            if entries.get(&id).is_some_and(|held| held.row.version > entry.row.version) {
+            if entries.peek(&id).is_some_and(|held| held.row.version > entry.row.version) {
                 continue;
             }
-            if entries.len() >= self.capacity && !entries.contains_key(&id) {
-                // Make room: drop an arbitrary entry (the map's order is random, so this is a
-                // random eviction; the next command on that case reads it again).
-                if let Some(victim) = entries.keys().next().cloned() {
-                    entries.remove(&victim);
-                }
-            }
+            // Inserting into a full cache drops the least recently used entry (the next
+            // command on that case reads it again).
             entries.insert(id, entry);
         }
     }
@@ -178,6 +177,27 @@ mod tests {
         cache.forget("a");
         cache.forget("b");
         assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn the_least_recently_used_case_makes_room() {
+        let cache = CaseCache::new(3);
+        cache.absorb(staged(vec![entry("a", 1, CaseStatus::Active), entry("b", 1, CaseStatus::Active)]));
+        cache.absorb(staged(vec![entry("c", 1, CaseStatus::Active)]));
+        // "a" is read, "b" is written: "c" is now the least recently used.
+        assert!(cache.get("a").is_some());
+        cache.absorb(staged(vec![entry("b", 2, CaseStatus::Active)]));
+        cache.absorb(staged(vec![entry("d", 1, CaseStatus::Active)]));
+        assert!(cache.get("c").is_none(), "the case nobody touched left");
+        for kept in ["a", "b", "d"] {
+            assert!(cache.get(kept).is_some(), "{kept} stays");
+        }
+        // Many new cases through a full cache: the ones at work stay.
+        for n in 0..1000 {
+            assert!(cache.get("a").is_some(), "a case in use is never the one to go");
+            cache.absorb(staged(vec![entry(&format!("new{n}"), 1, CaseStatus::Active)]));
+        }
+        assert_eq!(cache.len(), 3);
     }
 
     #[test]
