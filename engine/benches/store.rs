@@ -109,7 +109,11 @@ async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
         if !committer.is_zero() {
             line.push_str(&format!(" (SQLite committer thread {})", cpu_per_case(committer)));
         }
-        let parked = park_cases(&store, (3.0 * completions * seconds as f64).clamp(2_000.0, 40_000.0) as usize).await;
+        // The oldest parked cases are completed first; the newest (as many as the case cache
+        // holds) are parked beyond them, so every completion reads its case first.
+        let to_park =
+            (3.0 * completions * seconds as f64).clamp(2_000.0, 40_000.0) as usize + store.config().cached_cases;
+        let parked = park_cases(&store, to_park).await;
         let parked_n = parked.len();
         let (alone, alone_p50, alone_p99, ran) = complete_parked(&store, clients, seconds, parked).await;
         let mut alone_line = format!(
