@@ -207,7 +207,7 @@ fn renumbered(sql: &mut String, rows: &str, offset: usize) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 
@@ -230,6 +230,65 @@ mod tests {
                 .value(Alias::new("b"), "x")
                 .and_where(Expr::col(Alias::new("a")).eq(a)),
         )
+    }
+
+    /// The inserts of `commands` commands as the store writes them: an upsert of two rows into
+    /// `t`, then rows of `s` selected from the `t` rows just written (as a task's inbox rows are).
+    pub(crate) fn upserts_and_selects(backend: DbBackend, commands: i32) -> Vec<[Statement; 2]> {
+        (1..=commands)
+            .map(|c| {
+                let upsert = insert(backend, &[(c, "x"), (c + 10, "y")], true);
+                let pick = |a: i32, k: &str| {
+                    Query::select()
+                        .column(Alias::new("a"))
+                        .expr(Expr::val(k))
+                        .from(Alias::new("t"))
+                        .and_where(Expr::col(Alias::new("a")).eq(a))
+                        .to_owned()
+                };
+                let mut select = pick(c, "k1");
+                select.union(sea_orm::sea_query::UnionType::All, pick(c + 10, "k2"));
+                let offer = Query::insert()
+                    .into_table(Alias::new("s"))
+                    .columns([Alias::new("a"), Alias::new("k")])
+                    .select_from(select)
+                    .expect("columns match")
+                    .on_conflict(OnConflict::columns([Alias::new("a"), Alias::new("k")]).do_nothing().to_owned())
+                    .to_owned();
+                [upsert, backend.build(&offer)]
+            })
+            .collect()
+    }
+
+    /// Lays out the commands of [`upserts_and_selects`] merged, checking that they did merge.
+    pub(crate) fn merged_lot(commands: &[[Statement; 2]]) -> Vec<Laid<'_>> {
+        let refs: Vec<(usize, &[Statement])> = commands.iter().enumerate().map(|(k, c)| (k, &c[..])).collect();
+        let lot = lay_out(&refs, true);
+        assert!(lot.iter().all(|laid| laid.owner == Owner::Several), "every insert merged");
+        lot
+    }
+
+    #[tokio::test]
+    async fn merged_inserts_run_on_sqlite_as_their_originals_would() {
+        use crate::store::command_db::CommandDb;
+        use crate::store::sqlite_writer::SqliteWriter;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lot.db");
+        let writer = SqliteWriter::open(path.to_str().expect("path")).expect("open");
+        writer
+            .batch("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT); CREATE TABLE s (a INTEGER, k TEXT, PRIMARY KEY (a, k)); INSERT INTO t VALUES (1, 'old');")
+            .expect("tables");
+        let commands = upserts_and_selects(DbBackend::Sqlite, 4);
+        for laid in merged_lot(&commands) {
+            writer.run_built(&laid.stmt).await.expect("a merged insert runs");
+        }
+        let read = rusqlite::Connection::open(&path).expect("a reader");
+        let mut rows = read.prepare("SELECT a, b FROM t ORDER BY a").expect("prepare");
+        let t: Vec<(i64, String)> =
+            rows.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("t").collect::<Result<_, _>>().expect("rows");
+        assert_eq!(t, [1, 2, 3, 4, 11, 12, 13, 14].map(|a| (a, if a > 10 { "y" } else { "x" }.to_owned())));
+        let s: i64 = read.query_row("SELECT COUNT(*) FROM s", [], |r| r.get(0)).expect("s");
+        assert_eq!(s, 8);
     }
 
     #[test]

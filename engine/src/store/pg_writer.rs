@@ -389,6 +389,27 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn merged_inserts_run_on_the_server_as_their_originals_would() {
+        use crate::store::lot::tests::{merged_lot, upserts_and_selects};
+        let Some(writer) = writer().await else { return };
+        let conn = writer.connection().await.expect("connect");
+        conn.batch(
+            "CREATE TEMP TABLE t (a integer PRIMARY KEY, b text); CREATE TEMP TABLE s (a integer, k text, \
+             PRIMARY KEY (a, k)); INSERT INTO t VALUES (1, 'old')",
+        )
+        .await
+        .expect("tables");
+        let commands = upserts_and_selects(DbBackend::Postgres, 4);
+        let lot = merged_lot(&commands);
+        let stmts: Vec<&Statement> = lot.iter().map(|laid| laid.stmt.as_ref()).collect();
+        assert_eq!(conn.run_lot(false, &stmts).await.expect("the merged inserts run"), [8, 8]);
+        let rows = conn.client.query("SELECT a, b FROM t ORDER BY a", &[]).await.expect("t");
+        let t: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        assert_eq!(t, [1, 2, 3, 4, 11, 12, 13, 14].map(|a| (a, if a > 10 { "y" } else { "x" }.to_owned())));
+        conn.batch("DROP TABLE t; DROP TABLE s").await.expect("drop");
+    }
+
     #[test]
     fn committers_speak_plainly_only_where_the_pool_would() {
         let own = |url: &str| PgWriter::for_url(url).is_some();
