@@ -48,8 +48,10 @@ pub struct StoreConfig {
     pub node_id: String,
     /// The most commands one transaction carries.
     pub max_batch: usize,
-    /// Concurrent committers (transactions in flight) on PostgreSQL. A SQLite file has one
-    /// writer: one committer, on a thread and connection of its own, whatever this says.
+    /// Concurrent committers (transactions in flight) on PostgreSQL, two by default: with
+    /// more, each batch is smaller, so fewer commands share a flush and fewer inserts merge
+    /// (see `docs/benchmarks.md`). A SQLite file has one writer: one committer, on a thread
+    /// and connection of its own, whatever this says.
     pub committers: usize,
     /// The clock commands and workers read; the system clock unless a test shifts it.
     pub clock: Clock,
@@ -84,7 +86,7 @@ impl StoreConfig {
     /// committer for SQLite or four for PostgreSQL.
     pub fn new(url: impl Into<String>) -> Self {
         let url = url.into();
-        let committers = if url.starts_with("sqlite") { 1 } else { 4 };
+        let committers = if url.starts_with("sqlite") { 1 } else { 2 };
         StoreConfig {
             url,
             node_id: format!("node-{}", std::process::id()),
