@@ -75,29 +75,26 @@ pub(crate) fn lay_out<'a>(commands: &[(usize, &'a [Statement])], merge: bool) ->
         // insert of every other command that is at it.
         let Some(first) = (0..commands.len()).find(|&c| next[c] < shapes[c].len()) else { break };
         let text = commands[first].1[next[first]].sql.as_str();
-        let alike: Vec<usize> = (first..commands.len())
+        let alike: Vec<(usize, &Shape<'a>)> = (first..commands.len())
             .filter(|&c| next[c] < shapes[c].len() && commands[c].1[next[c]].sql == text)
+            .filter_map(|c| shapes[c][next[c]].as_ref().map(|shape| (c, shape)))
             .collect();
         let mut rest = alike.as_slice();
-        while !rest.is_empty() {
-            let params = commands[rest[0]].1[next[rest[0]]].values.as_ref().map_or(0, |v| v.0.len());
+        while let Some(&(c0, _)) = rest.first() {
+            let params = commands[c0].1[next[c0]].values.as_ref().map_or(0, |v| v.0.len());
             let fit = (MOST_PARAMETERS / params.max(1)).clamp(1, MOST_ROWS);
             let take = largest_power_of_two_at_most(rest.len().min(fit));
             let (chunk, after) = rest.split_at(take);
             lot.push(match chunk {
-                [c] => Laid { stmt: Cow::Borrowed(&commands[*c].1[next[*c]]), owner: Owner::One(commands[*c].0) },
-                _ => {
-                    Laid {
-                        stmt: Cow::Owned(merged(chunk.iter().map(|&c| {
-                            (&commands[c].1[next[c]], shapes[c][next[c]].as_ref().expect("an insert's shape"))
-                        }))),
-                        owner: Owner::Several,
-                    }
-                }
+                [(c, _)] => Laid { stmt: Cow::Borrowed(&commands[*c].1[next[*c]]), owner: Owner::One(commands[*c].0) },
+                _ => Laid {
+                    stmt: Cow::Owned(merged(chunk.iter().map(|&(c, shape)| (&commands[c].1[next[c]], shape)))),
+                    owner: Owner::Several,
+                },
             });
             rest = after;
         }
-        for c in alike {
+        for (c, _) in alike {
             next[c] += 1;
         }
     }
@@ -138,6 +135,10 @@ impl<'a> Shape<'a> {
             Some(at) => rows.split_at(at),
             None => (rows, ""),
         };
+        // Joined with `UNION ALL`, an `ORDER BY`, `LIMIT` or `OFFSET` would apply to all of them.
+        if select && [" ORDER BY ", " LIMIT ", " OFFSET "].iter().any(|clause| rows.contains(clause)) {
+            return None;
+        }
         let placeholder = |c: char| c == '$' || c == '?';
         if head.contains(placeholder) || tail.contains(placeholder) {
             return None;
@@ -167,7 +168,7 @@ fn numbered_placeholders(rows: &str) -> Option<usize> {
 }
 
 /// One insert holding the rows of all of `alike` (statements of one text, with their shape).
-fn merged<'s>(alike: impl Iterator<Item = (&'s Statement, &'s Shape<'s>)>) -> Statement {
+fn merged<'s, 'a: 's>(alike: impl Iterator<Item = (&'s Statement, &'s Shape<'a>)>) -> Statement {
     let mut sql = String::new();
     let mut values = Vec::new();
     let mut backend = DbBackend::Postgres;
@@ -362,5 +363,11 @@ pub(crate) mod tests {
             [sea_orm::Value::from(1), sea_orm::Value::from(2)],
         );
         assert!(Shape::of(&gap).is_none(), "parameters not numbered 1..n");
+        let limited = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO t (a) SELECT a FROM s WHERE b = $1 LIMIT 1",
+            [sea_orm::Value::from(1)],
+        );
+        assert!(Shape::of(&limited).is_none(), "a LIMIT would apply to the merged rows");
     }
 }
