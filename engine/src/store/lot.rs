@@ -64,12 +64,11 @@ pub(crate) fn lay_out<'a>(commands: &[(usize, &'a [Statement])], merge: bool) ->
     loop {
         // A statement that cannot merge goes as soon as it is next in its command: that lets
         // the commands catch up with each other at their inserts.
-        let single = (0..commands.len()).find(|&c| next[c] < shapes[c].len() && shapes[c][next[c]].is_none());
-        if let Some(c) = single {
-            let (owner, stmts) = commands[c];
-            lot.push(Laid { stmt: Cow::Borrowed(&stmts[next[c]]), owner: Owner::One(owner) });
-            next[c] += 1;
-            continue;
+        for (c, &(owner, stmts)) in commands.iter().enumerate() {
+            while next[c] < shapes[c].len() && shapes[c][next[c]].is_none() {
+                lot.push(Laid { stmt: Cow::Borrowed(&stmts[next[c]]), owner: Owner::One(owner) });
+                next[c] += 1;
+            }
         }
         // Every command is at an insert, or done: the first one's insert goes with the same
         // insert of every other command that is at it.
