@@ -82,8 +82,8 @@ impl Clock {
 }
 
 impl StoreConfig {
-    /// Defaults for `url`: a node id from the host and process, batches of up to 256 commands, and one
-    /// committer for SQLite or two for PostgreSQL.
+    /// Defaults for `url`: a node id from the host and process, batches of up to 256
+    /// commands, and one committer for SQLite or two for PostgreSQL.
     pub fn new(url: impl Into<String>) -> Self {
         let url = url.into();
         let committers = if url.starts_with("sqlite") { 1 } else { 2 };
