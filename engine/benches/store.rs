@@ -142,7 +142,7 @@ async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
     let seeding = Instant::now();
     seed_tasks(&store, tasks).await;
     println!("seeded {tasks} open tasks in {:.1} s", seeding.elapsed().as_secs_f64());
-    let (p50, p99) = inbox_latency(&store).await;
+    let (p50, p99) = inbox_latency(&store, tasks).await;
     println!("group inbox, first page of 50 by due date, {tasks} open tasks: p50 {}  p99 {}", ms(p50), ms(p99));
     store.shutdown().await;
 }
