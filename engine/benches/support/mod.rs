@@ -220,7 +220,7 @@ pub async fn seed_tasks(store: &Store, n: u64) {
                 String::from("INSERT INTO task_candidates (task_id, kind, name, due_at, priority, created_at) VALUES ");
             for k in i..upto {
                 let id = 1_000_000_000 + k as i64;
-                let group = if k % 100 == 0 { "legal_reviewer".to_owned() } else { format!("g{}", k % 200) };
+                let group = seeded_group(k);
                 let due = base + ((k * 7919) % 10_000_000) as i64 * 1000;
                 let sep = if k == i { "" } else { "," };
                 tasks_sql.push_str(&format!(
@@ -256,7 +256,13 @@ pub fn reviewer_inbox() -> InboxQuery {
 /// How many of the `n` tasks [`seed_tasks`] inserts are offered to the reviewer of
 /// [`reviewer_inbox`]: those of the `legal_reviewer` group and of `g7`.
 pub fn seeded_for_reviewer(n: u64) -> usize {
-    (0..n).filter(|k| k % 100 == 0 || k % 200 == 7).count()
+    (0..n).filter(|&k| matches!(seeded_group(k).as_str(), "legal_reviewer" | "g7")).count()
+}
+
+/// The candidate group of the `k`th task [`seed_tasks`] inserts: `legal_reviewer` for every
+/// hundredth, otherwise one of 200 groups `g0`..`g199`.
+fn seeded_group(k: u64) -> String {
+    if k.is_multiple_of(100) { "legal_reviewer".to_owned() } else { format!("g{}", k % 200) }
 }
 
 /// p50 and p99 of [`reviewer_inbox`] through the store, over 500 reads after 20 to warm up,
