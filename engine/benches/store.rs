@@ -18,7 +18,8 @@
 //!
 //! `DOCKET_BENCH_SECONDS` (default 10) sets how long each load runs; `DOCKET_BENCH_CLIENTS`
 //! (default `1,4,16,256`) the client counts; `DOCKET_BENCH_STORES` (default `sqlite,postgres`) the
-//! stores.
+//! stores; with `DOCKET_BENCH_KEEP` set, the PostgreSQL database the store ran on is kept (its
+//! address printed) for a look at its tables afterwards.
 
 mod penalty;
 mod support;
@@ -172,7 +173,11 @@ fn main() {
                 admin.execute_unprepared(&format!("CREATE DATABASE {pgbench_db}")).await.expect("create");
                 let url = format!("{POSTGRES}/{name}");
                 bench_store("PostgreSQL", &url, Some(&format!("{POSTGRES}/{pgbench_db}"))).await;
-                let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                if std::env::var_os("DOCKET_BENCH_KEEP").is_some() {
+                    println!("\nkept the benchmark's database: {url}");
+                } else {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                }
                 let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {pgbench_db} WITH (FORCE)")).await;
             }
             Err(e) => println!("\nPostgreSQL not reachable at {POSTGRES}/test ({e}); skipped"),

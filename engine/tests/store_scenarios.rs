@@ -10,7 +10,7 @@ use docket_engine::store::{StartCase, Store, StoreError};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 
-use docket_engine::store::entity::{audit_log, cases, evidence_records, publications, task_candidates, tasks, timers};
+use docket_engine::store::entity::{audit_log, cases, evidence_records, publications, task_candidates, tasks};
 
 async fn on_both<F, Fut>(test: F)
 where
@@ -563,7 +563,7 @@ async fn a_node_whose_cached_case_is_behind_reads_it_again() {
 }
 
 /// What a case's commands left in its tables, without row ids and times: tasks, the inbox rows
-/// offering them, evidence, timers, publications and audit entries.
+/// offering them, evidence, the case's next timer, publications and audit entries.
 async fn footprint(store: &Store, case: &str) -> Vec<String> {
     let db = store.db();
     let mut out = Vec::new();
@@ -599,9 +599,13 @@ async fn footprint(store: &Store, case: &str) -> Vec<String> {
     for r in evidence_records::Entity::find().filter(evidence_records::Column::CaseId.eq(case)).all(db).await.unwrap() {
         out.push(format!("record {} {} {} {} {}", r.task_key, r.kind, r.sha256, r.uri, r.attached_by));
     }
-    for t in timers::Entity::find().filter(timers::Column::CaseId.eq(case)).all(db).await.unwrap() {
-        out.push(format!("timer {} {}", t.timer_key, t.purpose));
-    }
+    let row = cases::Entity::find_by_id(case).one(db).await.unwrap().expect("the case");
+    out.push(format!(
+        "next timer {:?} due:{} leased:{}",
+        row.wake_timer,
+        row.wake_at.is_some(),
+        row.wake_lease_until.is_some()
+    ));
     for p in publications::Entity::find().filter(publications::Column::CaseId.eq(case)).all(db).await.unwrap() {
         out.push(format!("publication {} {} {}", p.publication_key, p.category, p.published_at.is_some()));
     }

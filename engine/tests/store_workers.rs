@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use docket_engine::core::CaseStatus;
+use docket_engine::core::{Actor, CaseStatus, Command};
 use docket_engine::store::entity::{audit_log, cases, definitions, idempotency_keys, start_timers};
 use docket_engine::store::{JobHandler, StartCase, Store, WorkerConfig, Workers, builtin_handlers};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 const TIMER_FLOW: &str = r#"
@@ -254,4 +255,168 @@ async fn a_cycle_start_event_starts_one_case_per_occurrence_across_three_nodes()
     for s in nodes {
         s.shutdown().await;
     }
+}
+
+/// Runs `test` on a fresh SQLite file, then on a fresh PostgreSQL database when reachable.
+async fn on_both<F, Fut>(test: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (sqlite, _dir) = support::sqlite().await;
+    test(sqlite.clone()).await;
+    sqlite.shutdown().await;
+    if let Some((pg, _db)) = support::postgres().await {
+        test(pg.clone()).await;
+        pg.shutdown().await;
+    }
+}
+
+const TWO_WAITS: &str = r#"
+id: two-waits
+start: fork
+nodes:
+  fork: { type: parallel, next: [short, long] }
+  short: { type: timer, timer: PT1S, next: join }
+  long: { type: timer, timer: PT2S, next: join }
+  join: { type: parallel, next: done }
+  done: { type: end }
+"#;
+
+async fn case_row(store: &Store, case: &str) -> cases::Model {
+    cases::Entity::find_by_id(case).one(store.db()).await.unwrap().expect("the case row")
+}
+
+/// The row's next timer is the one its state names (`CaseState::next_timer`), or none.
+async fn assert_next_timer_is_the_states(store: &Store, case: &str) -> cases::Model {
+    let row = case_row(store, case).await;
+    let (_, state) = store.case_state(case).await.unwrap();
+    let next = state.next_timer();
+    assert_eq!(row.wake_timer, next.map(|t| t.key.0 as i32), "next timer of {:?}", state.timers);
+    assert_eq!(row.wake_at, next.map(|t| t.due.0));
+    row
+}
+
+#[tokio::test]
+async fn a_case_row_names_its_next_timer_and_the_worker_fires_each_in_turn() {
+    on_both(|store| async move {
+        store.deploy(TWO_WAITS, "admin").await.unwrap();
+        let case = store.start_case(StartCase { flow: "two-waits".into(), actor: "t".into(), ..Default::default() });
+        let case = case.await.unwrap().case_id;
+        let row = assert_next_timer_is_the_states(&store, &case).await;
+        let (_, state) = store.case_state(&case).await.unwrap();
+        assert_eq!(state.timers.len(), 2);
+        assert_eq!(row.wake_at, state.timers.iter().map(|t| t.due.0).min(), "the earlier of the two");
+
+        store.execute(&case, Command::Suspend, "chief", None).await.unwrap();
+        let row = case_row(&store, &case).await;
+        assert_eq!((row.wake_at, row.wake_timer), (None, None), "a suspended case's timers are disarmed");
+        store.execute(&case, Command::Resume, "chief", None).await.unwrap();
+        assert!(assert_next_timer_is_the_states(&store, &case).await.wake_at.is_some(), "armed again");
+
+        let workers = Workers::spawn(store.clone(), worker_config("solo"));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while case_row(&store, &case).await.status != "completed" {
+            assert!(Instant::now() < deadline, "the two timers did not both fire");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        workers.stop().await;
+        fired_once_each(&store, 2).await;
+        let row = assert_next_timer_is_the_states(&store, &case).await;
+        assert_eq!((row.wake_at, row.wake_lease_until), (None, None), "a closed case waits for nothing");
+        store.verify_audit(&case).await.unwrap();
+    })
+    .await;
+}
+
+const WATCHED_TASKS: &str = r#"
+id: watched-tasks
+start: first
+nodes:
+  first:
+    type: user_task
+    candidates: { groups: [handler] }
+    boundary:
+      - { id: first_reminder, timer: PT1H, interrupting: false, next: reminded }
+    next: second
+  second:
+    type: user_task
+    candidates: { groups: [handler] }
+    boundary:
+      - { id: second_reminder, timer: PT2H, interrupting: false, next: reminded }
+    next: done
+  reminded: { type: end }
+  done: { type: end }
+"#;
+
+/// A node's lease on a case's next timer is on the case row, which commands update too: a
+/// command that leaves the next timer alone keeps the lease (another node must not fire it
+/// meanwhile), one that moves it to another timer ends the lease.
+#[tokio::test]
+async fn a_lease_on_the_next_timer_outlives_commands_that_keep_it() {
+    on_both(|store| async move {
+        store.deploy(WATCHED_TASKS, "admin").await.unwrap();
+        let case =
+            store.start_case(StartCase { flow: "watched-tasks".into(), actor: "t".into(), ..Default::default() });
+        let case = case.await.unwrap().case_id;
+        let first = assert_next_timer_is_the_states(&store, &case).await;
+        let lease_until = store.now().0 + 30_000;
+        cases::Entity::update_many()
+            .col_expr(cases::Column::WakeLeaseOwner, Expr::value("node-x"))
+            .col_expr(cases::Column::WakeLeaseUntil, Expr::value(lease_until))
+            .filter(cases::Column::Id.eq(&case))
+            .exec(store.db())
+            .await
+            .unwrap();
+
+        let (_, state) = store.case_state(&case).await.unwrap();
+        let task = state.tasks[0].key;
+        let h = Actor::new("h", &["handler"]);
+        store.execute(&case, Command::Claim { task, actor: h.clone() }, "h", None).await.unwrap();
+        let row = assert_next_timer_is_the_states(&store, &case).await;
+        assert_eq!(row.wake_timer, first.wake_timer);
+        assert_eq!((row.wake_lease_owner.as_deref(), row.wake_lease_until), (Some("node-x"), Some(lease_until)));
+
+        let done = Command::Complete { task, actor: h, completion: Default::default() };
+        store.execute(&case, done, "h", None).await.unwrap();
+        let row = assert_next_timer_is_the_states(&store, &case).await;
+        assert_ne!(row.wake_timer, first.wake_timer, "the second task's reminder is next");
+        assert_eq!((row.wake_lease_owner, row.wake_lease_until), (None, None), "the lease ended with its timer");
+    })
+    .await;
+}
+
+/// A timer whose firing fails for good (here the case's state cannot be read) is set aside
+/// for an hour instead of being retried every round.
+#[tokio::test]
+async fn a_timer_that_cannot_fire_is_set_aside() {
+    let (store, dir) = support::sqlite().await;
+    store.deploy(TIMER_FLOW, "admin").await.unwrap();
+    let case = store.start_case(StartCase { flow: "wait-and-close".into(), actor: "t".into(), ..Default::default() });
+    let case = case.await.unwrap().case_id;
+    store.shutdown().await;
+    // Another node, which has not seen the case, finds its state unreadable.
+    let url = format!("sqlite://{}", dir.path().join("docket.db").display());
+    let store = Store::connect(support::config(url)).await.unwrap();
+    cases::Entity::update_many()
+        .col_expr(cases::Column::State, Expr::value("{ not json"))
+        .filter(cases::Column::Id.eq(&case))
+        .exec(store.db())
+        .await
+        .unwrap();
+    let workers = Workers::spawn(store.clone(), worker_config("solo"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let row = case_row(&store, &case).await;
+        if row.wake_lease_owner.as_deref() == Some("failed") {
+            let pause = row.wake_lease_until.unwrap() - store.now().0;
+            assert!(pause > 3_500_000, "set aside for about an hour, not {pause} ms");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the failing timer was not set aside");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    workers.stop().await;
+    fired_once_each(&store, 0).await;
+    store.shutdown().await;
 }

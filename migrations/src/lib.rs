@@ -25,14 +25,15 @@ mod m20261126_000002_access;
 mod m20261127_000003_start_timers;
 mod m20261128_000004_lighter_task_writes;
 mod m20261129_000005_partial_indexes;
+mod m20261203_000006_case_wake;
 
-/// Every table the migrations create, in creation order (drop in reverse).
+/// Every table of the schema once all migrations are applied, in creation order (drop in
+/// reverse).
 pub const TABLES: &[&str] = &[
     "definitions",
     "cases",
     "tasks",
     "task_candidates",
-    "timers",
     "jobs",
     "incidents",
     "publications",
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_start_timers::Migration),
             Box::new(m20261128_000004_lighter_task_writes::Migration),
             Box::new(m20261129_000005_partial_indexes::Migration),
+            Box::new(m20261203_000006_case_wake::Migration),
         ]
     }
 }

@@ -61,7 +61,11 @@ fn describe() {
         Unit::Seconds,
         "How late timers fired after their due instant"
     );
-    metrics::describe_gauge!("docket_queue_depth", Unit::Count, "Due timers and ready jobs waiting to be taken");
+    metrics::describe_gauge!(
+        "docket_queue_depth",
+        Unit::Count,
+        "Cases whose next timer is due, and ready jobs, waiting to be taken"
+    );
     metrics::describe_histogram!(
         "docket_commit_batch_size",
         Unit::Count,

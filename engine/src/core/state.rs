@@ -204,6 +204,19 @@ impl Default for CaseState {
 }
 
 impl CaseState {
+    /// The timers that are armed: all of them, unless the case is suspended (its timers are
+    /// disarmed until it resumes) or closed.
+    pub fn armed_timers(&self) -> impl Iterator<Item = &TimerState> {
+        let armed = matches!(self.status, CaseStatus::New | CaseStatus::Active);
+        self.timers.iter().filter(move |_| armed)
+    }
+
+    /// The armed timer due first (by due instant, then key): the one the store wakes the case
+    /// for.
+    pub fn next_timer(&self) -> Option<&TimerState> {
+        self.armed_timers().min_by_key(|t| (t.due, t.key.0))
+    }
+
     /// A case not yet started.
     pub fn new() -> Self {
         CaseState {

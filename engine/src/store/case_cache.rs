@@ -143,6 +143,10 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             closed_at: None,
+            wake_at: None,
+            wake_timer: None,
+            wake_lease_owner: None,
+            wake_lease_until: None,
         };
         CachedCase { row, state: CaseState { status, ..CaseState::default() } }
     }

@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::command_db::{CommandDb, RunIn};
 
-use super::entity::{evidence_records, incidents, jobs, outbox, publications, task_candidates, tasks, timers};
+use super::entity::{evidence_records, incidents, jobs, outbox, publications, task_candidates, tasks};
 use super::error::StoreError;
 use super::inbox::NO_DUE;
 use super::runtime::LoadedDefinition;
@@ -35,15 +35,9 @@ pub(crate) async fn apply_effects(
     effects: &[Effect],
 ) -> Result<(), StoreError> {
     let (case_id, at) = (case.case_id, case.at);
-    // Engine events consume their row: a fired timer, a finished job, a publication made.
+    // Engine events consume their row: a finished job, a publication made. (A case's timers
+    // are in its state; its next one is on its row, which the command's case update wrote.)
     match command {
-        Command::FireTimer { timer } => {
-            timers::Entity::delete_many()
-                .filter(timers::Column::CaseId.eq(case_id))
-                .filter(timers::Column::TimerKey.eq(timer.0 as i32))
-                .run_in(txn)
-                .await?;
-        }
         Command::Published { publication } => {
             // The decision is public now (行政执法公示): the publication leaves the queue of
             // those awaiting it. A late or repeated report changes nothing.
@@ -63,45 +57,6 @@ pub(crate) async fn apply_effects(
                 .await?;
         }
         _ => {}
-    }
-    // Timers come and go in numbers (a deadline ladder, a suspension): one statement for
-    // all the disarmed ones and one for all the armed ones. A timer armed and disarmed by the
-    // same command is left armed; firing it is then a no-op (the core no longer holds it).
-    let cancelled: Vec<i32> = effects
-        .iter()
-        .filter_map(|e| if let Effect::CancelTimer { timer } = e { Some(timer.0 as i32) } else { None })
-        .collect();
-    if !cancelled.is_empty() {
-        timers::Entity::delete_many()
-            .filter(timers::Column::CaseId.eq(case_id))
-            .filter(timers::Column::TimerKey.is_in(cancelled))
-            .run_in(txn)
-            .await?;
-    }
-    let armed: Vec<timers::ActiveModel> = effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::ScheduleTimer { timer, due, purpose } => Some(timers::ActiveModel {
-                case_id: Set(case_id.to_owned()),
-                timer_key: Set(timer.0 as i32),
-                due_at: Set(due.0),
-                purpose: Set(serde_json::to_string(purpose).unwrap_or_default()),
-                lease_owner: Set(None),
-                lease_until: Set(None),
-                ..Default::default()
-            }),
-            _ => None,
-        })
-        .collect();
-    if !armed.is_empty() {
-        timers::Entity::insert_many(armed)
-            .on_conflict(
-                OnConflict::columns([timers::Column::CaseId, timers::Column::TimerKey])
-                    .update_columns([timers::Column::DueAt, timers::Column::LeaseOwner, timers::Column::LeaseUntil])
-                    .to_owned(),
-            )
-            .run_in(txn)
-            .await?;
     }
     for effect in effects {
         apply(txn, case, effect).await?;
@@ -202,7 +157,8 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
             let payload = serde_json::json!({ "token": token, "task": task, "action": action, "to": to });
             emit(txn, case_id, "deadline_ladder", payload, at).await?;
         }
-        Effect::ScheduleTimer { .. } | Effect::CancelTimer { .. } => {} // in bulk, above
+        // Timers live in the case state; the case update wrote its next one.
+        Effect::ScheduleTimer { .. } | Effect::CancelTimer { .. } => {}
         Effect::CreateJob { job, node, job_type, attempt, run_at, variables } => {
             let model = jobs::ActiveModel {
                 case_id: Set(case_id.to_owned()),

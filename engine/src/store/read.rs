@@ -14,7 +14,7 @@ use super::case_cache::{CachedCase, Staged};
 use super::command_db::CommandRow;
 use super::entity::{
     audit_log, cases, definitions, evidence_records, idempotency_keys, inbox_views, incidents, publications,
-    record_access_log, tasks, timers,
+    record_access_log, tasks,
 };
 use super::error::StoreError;
 use super::runtime::{Executed, LoadedDefinition, Store, decode_state, write_case};
@@ -171,18 +171,6 @@ impl Store {
             .one(self.db())
             .await?;
         Ok(head.flatten().unwrap_or(0))
-    }
-
-    /// A case's armed timers, first due first.
-    ///
-    /// # Errors
-    /// A database failure.
-    pub async fn case_timers(&self, case_id: &str) -> Result<Vec<timers::Model>, StoreError> {
-        Ok(timers::Entity::find()
-            .filter(timers::Column::CaseId.eq(case_id))
-            .order_by_asc(timers::Column::DueAt)
-            .all(self.db())
-            .await?)
     }
 
     /// A case's publications (pending and made).
@@ -405,7 +393,7 @@ impl Store {
             audit_seq: seq,
             audit_hash: hash,
             updated_at: at.0,
-            ..row
+            ..super::runtime::with_next_timer(row, &moved)
         };
         if !write_case(&txn, &written).await? {
             return Err(StoreError::Conflict);
@@ -417,17 +405,6 @@ impl Store {
             .filter(tasks::Column::State.is_in(["open", "escalated"]))
             .exec(&txn)
             .await?;
-        for timer in &moved.timers {
-            timers::Entity::update_many()
-                .col_expr(
-                    timers::Column::Purpose,
-                    Expr::value(serde_json::to_string(&timer.purpose).unwrap_or_default()),
-                )
-                .filter(timers::Column::CaseId.eq(case_id))
-                .filter(timers::Column::TimerKey.eq(timer.key.0 as i32))
-                .exec(&txn)
-                .await?;
-        }
         txn.commit().await?;
         tracing::info!(case = %case_id, from = from.version, to = to.version, "case migrated");
         let executed = Executed { case_id: case_id.to_owned(), version: written.version, status: moved.status };

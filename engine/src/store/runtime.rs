@@ -840,6 +840,10 @@ pub(crate) fn new_case_row(
         created_at: at.0,
         updated_at: at.0,
         closed_at: None,
+        wake_at: None,
+        wake_timer: None,
+        wake_lease_owner: None,
+        wake_lease_until: None,
     };
     (row, CaseState::new())
 }
@@ -917,9 +921,23 @@ pub(crate) fn written_after(
         audit_hash: hash,
         updated_at: at.0,
         closed_at: state.status.is_closed().then_some(at.0),
-        ..row
+        ..with_next_timer(row, state)
     };
     Ok((written, audit_row))
+}
+
+/// A case row with its next timer taken from `state` ([`CaseState::next_timer`]). A lease the row shows stays when the next timer is still the same one.
+pub(crate) fn with_next_timer(row: cases::Model, state: &CaseState) -> cases::Model {
+    let next = state.next_timer();
+    let wake_timer = next.map(|t| t.key.0 as i32);
+    let same = wake_timer.is_some() && wake_timer == row.wake_timer;
+    cases::Model {
+        wake_at: next.map(|t| t.due.0),
+        wake_timer,
+        wake_lease_owner: row.wake_lease_owner.clone().filter(|_| same),
+        wake_lease_until: row.wake_lease_until.filter(|_| same),
+        ..row
+    }
 }
 
 /// Writes what follows a case's new row: the command's audit entry, then its effects.
@@ -966,9 +984,23 @@ fn case_update(written: &cases::Model, loaded_version: i64) -> UpdateStatement {
         .col_expr(cases::Column::AuditHash, Expr::value(written.audit_hash.clone()))
         .col_expr(cases::Column::UpdatedAt, Expr::value(written.updated_at))
         .col_expr(cases::Column::ClosedAt, Expr::value(written.closed_at))
+        .col_expr(cases::Column::WakeAt, Expr::value(written.wake_at))
+        .col_expr(cases::Column::WakeTimer, Expr::value(written.wake_timer))
+        .col_expr(cases::Column::WakeLeaseOwner, lease_kept(written, cases::Column::WakeLeaseOwner))
+        .col_expr(cases::Column::WakeLeaseUntil, lease_kept(written, cases::Column::WakeLeaseUntil))
         .filter(cases::Column::Id.eq(&written.id))
         .filter(cases::Column::Version.eq(loaded_version))
         .into_query()
+}
+
+/// A lease column as a case update leaves it: kept while the case's next timer is the one the
+/// row already names (a node may be firing it; its lease is on the database's row, not on the
+/// copy a command was worked out from), else cleared.
+fn lease_kept(written: &cases::Model, column: cases::Column) -> Expr {
+    match written.wake_timer {
+        Some(timer) => Expr::case(cases::Column::WakeTimer.eq(timer), Expr::col(column)).finally(Expr::null()).into(),
+        None => Expr::null(),
+    }
 }
 
 /// The commands a case's effects set off elsewhere: a call starts its sub-case (or cancels

@@ -1,9 +1,11 @@
 //! Workers that run in every node: the timer worker fires due timers (of cases, and timer
 //! start events that begin cases), the job executor runs service-task jobs. Due rows are
 //! taken with a lease (and `FOR UPDATE SKIP LOCKED` on PostgreSQL), so several nodes share the
-//! work; a node that dies loses its lease and another node takes the row over. Firing is
-//! exactly-once because the row is consumed in the same transaction as the case change, and
-//! the core ignores a timer it no longer holds (a timer start event: see `start_timers`).
+//! work; a node that dies loses its lease and another node takes the row over. A case's timers
+//! are in its state and its row names the next one (`cases.wake_at`): firing it is one command,
+//! whose case update names the case's next timer after it and ends the lease, and the core
+//! ignores a timer it no longer holds, so a timer fires exactly once (a timer start event: see
+//! `start_timers`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,7 +22,7 @@ use sea_orm::{
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::entity::{jobs, start_timers, timers};
+use super::entity::{cases, jobs, start_timers};
 use super::error::StoreError;
 use super::runtime::Store;
 use crate::core::{Command, JobKey, TimerKey, Variables};
@@ -177,19 +179,20 @@ async fn timer_loop(store: Store, config: WorkerConfig, mut stop: watch::Receive
         };
         let full = taken.len() as u64 >= config.batch;
         let mut fired = JoinSet::new();
-        for t in taken {
+        for case in taken {
+            let (Some(timer), Some(due_at)) = (case.wake_timer, case.wake_at) else { continue };
             let store = store.clone();
             fired.spawn(async move {
-                let lag = Ord::max(store.now().0 - t.due_at, 0) as f64 / 1000.0;
-                let command = Command::FireTimer { timer: TimerKey(t.timer_key as u32) };
-                match store.execute(&t.case_id, command, "engine", None).await {
+                let lag = Ord::max(store.now().0 - due_at, 0) as f64 / 1000.0;
+                let command = Command::FireTimer { timer: TimerKey(timer as u32) };
+                match store.execute(&case.id, command, "engine", None).await {
                     Ok(_) => metrics::histogram!("docket_timer_lag_seconds").record(lag),
                     Err(e) if e.is_retryable() => {
-                        tracing::warn!(case = %t.case_id, error = %e, "timer will be retried")
+                        tracing::warn!(case = %case.id, error = %e, "timer will be retried")
                     }
                     Err(e) => {
-                        tracing::warn!(case = %t.case_id, error = %e, "timer dropped");
-                        let _ = timers::Entity::delete_by_id(t.id).exec(store.db()).await;
+                        tracing::warn!(case = %case.id, timer, error = %e, "timer failed; set aside for an hour");
+                        let _ = set_timer_aside(&store, &case.id, timer).await;
                     }
                 }
             });
@@ -217,18 +220,35 @@ async fn timer_loop(store: Store, config: WorkerConfig, mut stop: watch::Receive
 /// worker, so that counting does not load the database.
 async fn record_queue_depths(store: &Store) -> Result<(), StoreError> {
     let at = store.now().0;
-    let timers_due = timers::Entity::find().filter(timers::Column::DueAt.lte(at)).count(store.db()).await?;
+    let timers_due = cases::Entity::find().filter(cases::Column::WakeAt.lte(at)).count(store.db()).await?;
     let jobs_ready = jobs::Entity::find().filter(jobs::Column::RunAt.lte(at)).count(store.db()).await?;
     metrics::gauge!("docket_queue_depth", "queue" => "timers_due").set(timers_due as f64);
     metrics::gauge!("docket_queue_depth", "queue" => "jobs_ready").set(jobs_ready as f64);
     Ok(())
 }
 
-/// Takes due, unleased timers and leases them to this node.
-async fn take_due_timers(store: &Store, config: &WorkerConfig) -> Result<Vec<timers::Model>, StoreError> {
-    use timers::Column as C;
-    let columns = LeaseColumns { id: C::Id, due: C::DueAt, owner: C::LeaseOwner, until: C::LeaseUntil };
-    take_leased::<timers::Entity>(store, config, columns, Condition::all()).await
+/// Takes cases whose next timer is due and not leased, and leases it to this node.
+async fn take_due_timers(store: &Store, config: &WorkerConfig) -> Result<Vec<cases::Model>, StoreError> {
+    use cases::Column as C;
+    let columns = LeaseColumns { id: C::Id, due: C::WakeAt, owner: C::WakeLeaseOwner, until: C::WakeLeaseUntil };
+    take_leased::<cases::Entity>(store, config, columns, Condition::all()).await
+}
+
+/// How long a timer whose firing failed for a reason a retry would not mend (its case or
+/// definition unreadable, the core refusing it) waits before it is tried again.
+const FAILED_TIMER_PAUSE: i64 = 3_600_000;
+
+/// Leases a case's next timer, which just failed to fire, for [`FAILED_TIMER_PAUSE`]: tried
+/// again after it, or sooner when a command on the case moves its next timer.
+async fn set_timer_aside(store: &Store, case_id: &str, timer: i32) -> Result<(), StoreError> {
+    cases::Entity::update_many()
+        .col_expr(cases::Column::WakeLeaseOwner, Expr::value("failed"))
+        .col_expr(cases::Column::WakeLeaseUntil, Expr::value(store.now().0 + FAILED_TIMER_PAUSE))
+        .filter(cases::Column::Id.eq(case_id))
+        .filter(cases::Column::WakeTimer.eq(timer))
+        .exec(store.db())
+        .await?;
+    Ok(())
 }
 
 /// Takes due, unleased timer start events and leases them to this node.

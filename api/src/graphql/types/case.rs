@@ -233,10 +233,10 @@ impl Case {
                 out.push((p.due_at, DeadlineKind::Publication, p.node_id));
             }
         }
-        for t in store.case_timers(&self.row.id).await.gql()? {
-            let purpose: serde_json::Value = serde_json::from_str(&t.purpose).unwrap_or_default();
+        for t in self.state.armed_timers() {
+            let purpose = serde_json::to_value(&t.purpose).unwrap_or_default();
             let what = purpose.as_object().and_then(|o| o.keys().next().cloned()).unwrap_or_else(|| "timer".into());
-            out.push((t.due_at, DeadlineKind::Timer, what.to_lowercase()));
+            out.push((t.due.0, DeadlineKind::Timer, what.to_lowercase()));
         }
         out.sort_by_key(|(due, ..)| *due);
         Ok(out

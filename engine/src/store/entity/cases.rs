@@ -1,5 +1,5 @@
 //! `cases`: one row per case (process instance): its serialized state and the optimistic
-//! concurrency counter every command checks and bumps.
+//! concurrency counter every command checks and bumps, and its next timer.
 
 use sea_orm::entity::prelude::*;
 
@@ -48,6 +48,19 @@ pub struct Model {
     pub updated_at: i64,
     /// When the case completed or was cancelled (ms since the Unix epoch, UTC).
     pub closed_at: Option<i64>,
+    /// When the case's next timer is due (ms since the Unix epoch, UTC): the earliest armed
+    /// timer of its state; none while it has none, is suspended or is closed. Written with the
+    /// state by every command; the timer worker takes cases whose instant has come.
+    pub wake_at: Option<i64>,
+    /// The key (the core's `TimerKey`) of that timer.
+    pub wake_timer: Option<i32>,
+    /// The node firing the case's next timer, if leased. A node's cached copy of a row does not
+    /// follow the leases; only the database's row is current.
+    #[sea_orm(column_type = "String(StringLen::N(100))", nullable)]
+    pub wake_lease_owner: Option<String>,
+    /// Until when that lease holds (ms since the Unix epoch, UTC); after that another node may
+    /// fire the timer. A command that moves the case's next timer to another one ends it.
+    pub wake_lease_until: Option<i64>,
     /// The definition version this case runs on.
     #[sea_orm(belongs_to, from = "definition_id", to = "id")]
     pub definition: BelongsTo<super::definitions::Entity>,

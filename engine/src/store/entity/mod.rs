@@ -18,7 +18,6 @@ pub mod record_access_log;
 pub mod start_timers;
 pub mod task_candidates;
 pub mod tasks;
-pub mod timers;
 
 pub use audit_log::Entity as AuditLog;
 pub use cases::Entity as Cases;
@@ -34,4 +33,3 @@ pub use record_access_log::Entity as RecordAccessLog;
 pub use start_timers::Entity as StartTimers;
 pub use task_candidates::Entity as TaskCandidates;
 pub use tasks::Entity as Tasks;
-pub use timers::Entity as Timers;
