@@ -26,6 +26,7 @@ mod m20261127_000003_start_timers;
 mod m20261128_000004_lighter_task_writes;
 mod m20261129_000005_partial_indexes;
 mod m20261203_000006_case_wake;
+mod m20261203_000007_case_fillfactor;
 
 /// Every table of the schema once all migrations are applied, in creation order (drop in
 /// reverse).
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_lighter_task_writes::Migration),
             Box::new(m20261129_000005_partial_indexes::Migration),
             Box::new(m20261203_000006_case_wake::Migration),
+            Box::new(m20261203_000007_case_fillfactor::Migration),
         ]
     }
 }
