@@ -120,6 +120,12 @@ async fn review_scenario(server: &Server) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let bk = "赣能执罚〔2024〕7号";
     let case_id = to_legal_review(server, bk).await;
+    // The review's deadline is armed: its overdue step is a timer of the case.
+    let watcher = person(server, "s0", &["supervisor"]);
+    let open = "query($id: ID!) { case(id: $id, purpose: \"核对审核期限\") { deadlines { kind what overdue } } }";
+    let open = watcher.ok(open, json!({ "id": case_id })).await;
+    let deadlines = open["case"]["deadlines"].as_array().unwrap();
+    assert!(deadlines.iter().any(|d| d["kind"] == "TIMER" && d["what"] == "ladder" && d["overdue"] == false), "{open}");
 
     let review = loop {
         let message = next_message(&mut socket).await.expect("an inbox change");
