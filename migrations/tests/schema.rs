@@ -43,7 +43,7 @@ async fn exercise(db: &DatabaseConnection) -> Result<(), DbErr> {
 async fn rows_of(db: &DatabaseConnection, sql: &str) -> Result<Vec<String>, DbErr> {
     use sea_orm_migration::sea_orm::Statement;
     let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql.to_owned())).await?;
-    Ok(rows.iter().map(|r| r.try_get_by_index::<String>(0)).collect::<Result<_, _>>()?)
+    rows.iter().map(|r| r.try_get_by_index::<String>(0)).collect()
 }
 
 /// The sixth migration moves each case's earliest `timers` row onto the case, and going down
