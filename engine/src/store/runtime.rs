@@ -926,7 +926,8 @@ pub(crate) fn written_after(
     Ok((written, audit_row))
 }
 
-/// A case row with its next timer taken from `state` ([`CaseState::next_timer`]). A lease the row shows stays when the next timer is still the same one.
+/// A case row with its next timer taken from `state` ([`CaseState::next_timer`]). A lease the
+/// row shows stays when the next timer is still the same one.
 pub(crate) fn with_next_timer(row: cases::Model, state: &CaseState) -> cases::Model {
     let next = state.next_timer();
     let wake_timer = next.map(|t| t.key.0 as i32);
