@@ -35,7 +35,7 @@ use docket_engine::store::{StartCase, Store, StoreConfig, WorkerConfig, Workers}
 use sea_orm::{ConnectionTrait, Database, EntityTrait};
 use support::{
     client_counts, clock, complete_parked, cpu_time, env_u64, inbox_latency, load, ms, park_cases, pct, peak_rss_mb,
-    seed_tasks,
+    processes_cpu_time, seed_tasks,
 };
 
 const TIMER_FLOW: &str =
@@ -70,17 +70,30 @@ async fn timer_lag(store: &Store, cases_n: usize) -> Duration {
     pct(&lags, 0.99)
 }
 
-fn pgbench_tps(db_url: &str, clients: usize, seconds: u64) -> Option<f64> {
+/// CPU time the PostgreSQL server has used so far, when it runs on this machine.
+fn server_cpu(pg_url: Option<&str>) -> Option<Duration> {
+    pg_url.and_then(|_| processes_cpu_time("postgres"))
+}
+
+/// pgbench's TPC-B-like tps with `clients` clients for `seconds` (after initialising its
+/// tables), and the server's CPU per transaction meanwhile when the server is on this machine.
+fn pgbench_tps(db_url: &str, clients: usize, seconds: u64) -> Option<(f64, Option<Duration>)> {
     let init = std::process::Command::new("pgbench").args(["-i", "-q", "-s", "10", db_url]).output().ok()?;
     if !init.status.success() {
         return None;
     }
+    let server_before = processes_cpu_time("postgres");
     let out = std::process::Command::new("pgbench")
         .args(["-c", &clients.to_string(), "-j", &clients.min(2).to_string(), "-T", &seconds.to_string(), db_url])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines().find(|l| l.starts_with("tps = ")).and_then(|l| l[6..].split_whitespace().next()?.parse().ok())
+    let tps: f64 =
+        text.lines().find(|l| l.starts_with("tps = ")).and_then(|l| l[6..].split_whitespace().next()?.parse().ok())?;
+    let server = server_before
+        .zip(processes_cpu_time("postgres"))
+        .map(|(before, after)| (after - before).div_f64((tps * seconds as f64).max(1.0)));
+    Some((tps, server))
 }
 
 async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
@@ -116,22 +129,32 @@ async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
             (3.0 * completions * seconds as f64).clamp(2_000.0, 40_000.0) as usize + store.config().cached_cases;
         let parked = park_cases(&store, to_park).await;
         let parked_n = parked.len();
+        let (own_before, server_before) = (cpu_time(None), server_cpu(pg_url));
         let (alone, alone_p50, alone_p99, ran) = complete_parked(&store, clients, seconds, parked).await;
+        let done = (alone * ran).round();
+        let per_completion = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6 / done.max(1.0));
         let mut alone_line = format!(
-            "            completions alone: {alone:>8.1}/s  p50 {}  p99 {}  ({} of {parked_n} parked tasks in {ran:.1} s)",
+            "            completions alone: {alone:>8.1}/s  p50 {}  p99 {}  ({done} of {parked_n} parked tasks in {ran:.1} s)  \
+             | CPU per completion {}",
             ms(alone_p50),
             ms(alone_p99),
-            (alone * ran).round(),
+            per_completion(cpu_time(None) - own_before),
         );
+        if let (Some(before), Some(after)) = (server_before, server_cpu(pg_url)) {
+            alone_line.push_str(&format!(", the server's {}", per_completion(after - before)));
+        }
         if let Some(pg) = pg_url
-            && let Some(tps) = pgbench_tps(pg, clients, seconds)
+            && let Some((tps, server)) = pgbench_tps(pg, clients, seconds)
         {
             line.push_str(&format!("  | pgbench {tps:.0} tps, ratio {:.2}", completions / tps));
+            if let Some(per_txn) = server {
+                line.push_str(&format!(" (the server's CPU per transaction {:.0} µs)", per_txn.as_secs_f64() * 1e6));
+            }
             alone_line.push_str(&format!("  | ratio {:.2}", alone / tps));
             // The store speaks to a server on this machine without TLS; pgbench's default
             // (`sslmode=prefer`) negotiates it when the server offers it. Both, to compare like
             // with like.
-            if let Some(plain) = pgbench_tps(&format!("{pg}?sslmode=disable"), clients, seconds) {
+            if let Some((plain, _)) = pgbench_tps(&format!("{pg}?sslmode=disable"), clients, seconds) {
                 line.push_str(&format!("; without TLS {plain:.0} tps, ratio {:.2}", completions / plain));
                 alone_line.push_str(&format!("; without TLS {:.2}", alone / plain));
             }

@@ -301,10 +301,21 @@ pub fn peak_rss_mb_of(pid: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// USER_HZ on Linux: the unit of the CPU times in `/proc`.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// The fields of a `/proc/.../stat` text after the command name (which is in parentheses):
+/// utime and stime are the 12th and 13th of them, cutime and cstime (the CPU of children that
+/// ended and were waited for) the 14th and 15th.
+fn stat_ticks(stat: &str, fields: std::ops::Range<usize>) -> u64 {
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let all: Vec<&str> = rest.split_whitespace().collect();
+    fields.filter_map(|i| all.get(i)?.parse::<u64>().ok()).sum()
+}
+
 /// CPU time (user + system) used so far by this process's threads named `name` (all threads
 /// when `None`), from `/proc` (zero where `/proc` is missing).
 pub fn cpu_time(name: Option<&str>) -> Duration {
-    let ticks_per_second = 100.0; // USER_HZ on Linux
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Duration::ZERO };
     let mut ticks = 0u64;
     for task in tasks.flatten() {
@@ -316,13 +327,27 @@ pub fn cpu_time(name: Option<&str>) -> Duration {
                 continue;
             }
         }
-        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
-        // Fields after the command name (which is in parentheses): utime and stime are the
-        // 12th and 13th of them.
-        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        ticks += fields.get(11).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-        ticks += fields.get(12).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        ticks += stat_ticks(&std::fs::read_to_string(path.join("stat")).unwrap_or_default(), 11..13);
     }
-    Duration::from_secs_f64(ticks as f64 / ticks_per_second)
+    Duration::from_secs_f64(ticks as f64 / TICKS_PER_SECOND)
+}
+
+/// CPU time (user + system) used so far by the processes of this machine named `name` and by
+/// their children that ended (a PostgreSQL server's: its postmaster reaps the backends of
+/// closed connections, so their CPU stays counted), from `/proc`; `None` when no such process
+/// is visible (a server on another machine).
+pub fn processes_cpu_time(name: &str) -> Option<Duration> {
+    let mut ticks = None;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        if !entry.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        if comm.trim() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        *ticks.get_or_insert(0) += stat_ticks(&stat, 11..15);
+    }
+    ticks.map(|t| Duration::from_secs_f64(t as f64 / TICKS_PER_SECOND))
 }
