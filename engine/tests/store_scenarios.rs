@@ -12,20 +12,6 @@ use serde_json::json;
 
 use docket_engine::store::entity::{audit_log, cases, evidence_records, publications, task_candidates, tasks};
 
-async fn on_both<F, Fut>(test: F)
-where
-    F: Fn(Store) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let (sqlite, _dir) = support::sqlite().await;
-    test(sqlite.clone()).await;
-    sqlite.shutdown().await;
-    if let Some((pg, _db)) = support::postgres().await {
-        test(pg.clone()).await;
-        pg.shutdown().await;
-    }
-}
-
 fn record(kind: &str, n: usize) -> RecordRef {
     RecordRef { kind: kind.into(), sha256: format!("{n:064x}"), size: n as u64, uri: format!("s3://evidence/{n}") }
 }
@@ -75,7 +61,7 @@ const CHECKLIST: &[&str] =
 
 #[tokio::test]
 async fn a_major_case_runs_to_the_archive_with_an_intact_audit_chain() {
-    on_both(|store| async move {
+    support::on_both(|store| async move {
         let case = start_penalty(&store).await;
         let h1 = Actor::new("h1", &["handler"]);
         let h2 = Actor::new("h2", &["handler"]);
@@ -138,7 +124,7 @@ async fn a_major_case_runs_to_the_archive_with_an_intact_audit_chain() {
 
 #[tokio::test]
 async fn of_fifty_concurrent_claims_exactly_one_wins() {
-    on_both(|store| async move {
+    support::on_both(|store| async move {
         let case = start_penalty(&store).await;
         let task = open_task(&store, &case, "filing").await;
         let mut claims = tokio::task::JoinSet::new();
@@ -167,7 +153,7 @@ async fn of_fifty_concurrent_claims_exactly_one_wins() {
 
 #[tokio::test]
 async fn concurrent_commands_on_one_case_lose_no_update() {
-    on_both(|store| async move {
+    support::on_both(|store| async move {
         let case = start_penalty(&store).await;
         let task = open_task(&store, &case, "filing").await;
         let h1 = Actor::new("h1", &["handler"]);
@@ -196,7 +182,7 @@ async fn concurrent_commands_on_one_case_lose_no_update() {
 
 #[tokio::test]
 async fn a_retried_command_returns_the_first_result() {
-    on_both(|store| async move {
+    support::on_both(|store| async move {
         let case = start_penalty(&store).await;
         let task = open_task(&store, &case, "filing").await;
         let h1 = Actor::new("h1", &["handler"]);
@@ -233,7 +219,7 @@ async fn a_retried_command_returns_the_first_result() {
 
 #[tokio::test]
 async fn a_case_keeps_its_definition_version_after_an_upgrade() {
-    on_both(|store| async move {
+    support::on_both(|store| async move {
         let case = start_penalty(&store).await;
         let v2 = support::PENALTY.replace("name: 立案", "name: 立案登记");
         let deployed = store.deploy(&v2, "admin").await.unwrap();
@@ -264,7 +250,7 @@ async fn a_case_keeps_its_definition_version_after_an_upgrade() {
 
 #[tokio::test]
 async fn refused_commands_change_nothing_and_say_why() {
-    on_both(|store| async move {
+    support::on_both(|store| async move {
         let case = start_penalty(&store).await;
         let task = open_task(&store, &case, "filing").await;
         let clerk = Actor::new("clerk", &["clerk"]);
@@ -282,7 +268,7 @@ async fn refused_commands_change_nothing_and_say_why() {
 
 #[tokio::test]
 async fn the_group_inbox_pages_by_due_date() {
-    on_both(|store| async move {
+    support::on_both(|store| async move {
         store.deploy(support::PENALTY, "admin").await.unwrap();
         for _ in 0..5 {
             store
@@ -434,7 +420,7 @@ async fn child_of(store: &Store, parent: &str) -> Option<String> {
 
 #[tokio::test]
 async fn a_call_activity_runs_its_sub_case_and_hears_its_outcome() {
-    on_both(|store| async move {
+    support::on_both(|store| async move {
         store.deploy(CHILD, "admin").await.unwrap();
         store.deploy(PARENT, "admin").await.unwrap();
         let parent = store

@@ -257,21 +257,6 @@ async fn a_cycle_start_event_starts_one_case_per_occurrence_across_three_nodes()
     }
 }
 
-/// Runs `test` on a fresh SQLite file, then on a fresh PostgreSQL database when reachable.
-async fn on_both<F, Fut>(test: F)
-where
-    F: Fn(Store) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let (sqlite, _dir) = support::sqlite().await;
-    test(sqlite.clone()).await;
-    sqlite.shutdown().await;
-    if let Some((pg, _db)) = support::postgres().await {
-        test(pg.clone()).await;
-        pg.shutdown().await;
-    }
-}
-
 const TWO_WAITS: &str = r#"
 id: two-waits
 start: fork
@@ -299,7 +284,7 @@ async fn assert_next_timer_is_the_states(store: &Store, case: &str) -> cases::Mo
 
 #[tokio::test]
 async fn a_case_row_names_its_next_timer_and_the_worker_fires_each_in_turn() {
-    on_both(|store| async move {
+    support::on_both(|store| async move {
         store.deploy(TWO_WAITS, "admin").await.unwrap();
         let case = store.start_case(StartCase { flow: "two-waits".into(), actor: "t".into(), ..Default::default() });
         let case = case.await.unwrap().case_id;
@@ -354,7 +339,7 @@ nodes:
 /// meanwhile), one that moves it to another timer ends the lease.
 #[tokio::test]
 async fn a_lease_on_the_next_timer_outlives_commands_that_keep_it() {
-    on_both(|store| async move {
+    support::on_both(|store| async move {
         store.deploy(WATCHED_TASKS, "admin").await.unwrap();
         let case =
             store.start_case(StartCase { flow: "watched-tasks".into(), actor: "t".into(), ..Default::default() });

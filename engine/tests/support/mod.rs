@@ -86,5 +86,20 @@ pub async fn postgres() -> Option<(Store, PgDatabase)> {
     Some((store, db))
 }
 
+/// Runs `test` on a fresh SQLite file, then on a fresh PostgreSQL database when reachable.
+pub async fn on_both<F, Fut>(test: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (sqlite, _dir) = sqlite().await;
+    test(sqlite.clone()).await;
+    sqlite.shutdown().await;
+    if let Some((pg, _db)) = postgres().await {
+        test(pg.clone()).await;
+        pg.shutdown().await;
+    }
+}
+
 /// The shipped penalty flow.
 pub const PENALTY: &str = include_str!("../../../workflows/penalty-general.yaml");
