@@ -265,7 +265,7 @@ async fn create_task_candidates(manager: &SchemaManager<'_>) -> Result<(), DbErr
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-enum Timers {
+pub(crate) enum Timers {
     Table,
     Id,
     CaseId,
@@ -276,7 +276,9 @@ enum Timers {
     LeaseUntil,
 }
 
-async fn create_timers(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+/// Creates `timers` as this migration did (the sixth migration drops it, and creates it again
+/// going down).
+pub(crate) async fn create_timers(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     use Timers as T;
     manager
         .create_table(

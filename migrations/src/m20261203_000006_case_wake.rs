@@ -15,7 +15,7 @@
 use sea_orm_migration::sea_orm::DbBackend;
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::indexes::create_indexes;
+use crate::m20261125_000001_schema::{Timers, create_timers};
 
 /// Moves each case's next timer onto its row and drops `timers`.
 #[derive(DeriveMigrationName)]
@@ -28,18 +28,6 @@ enum Cases {
     WakeTimer,
     WakeLeaseOwner,
     WakeLeaseUntil,
-}
-
-#[derive(DeriveIden, Clone, Copy)]
-enum Timers {
-    Table,
-    Id,
-    CaseId,
-    TimerKey,
-    DueAt,
-    Purpose,
-    LeaseOwner,
-    LeaseUntil,
 }
 
 const WAKE_INDEX: &str = "idx_cases_wake_at";
@@ -67,30 +55,6 @@ fn restore_timers(backend: DbBackend) -> &'static str {
              WHERE c.status IN ('new', 'active')"
         }
     }
-}
-
-async fn create_timers(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    use Timers as T;
-    manager
-        .create_table(
-            Table::create()
-                .table(T::Table)
-                .col(big_pk_auto(T::Id))
-                .col(string_len(T::CaseId, 36))
-                .col(integer(T::TimerKey))
-                .col(big_integer(T::DueAt))
-                .col(text(T::Purpose))
-                .col(string_len_null(T::LeaseOwner, 100))
-                .col(big_integer_null(T::LeaseUntil))
-                .to_owned(),
-        )
-        .await?;
-    create_indexes(
-        manager,
-        T::Table,
-        &[("uq_timers_case_id_timer_key", &[T::CaseId, T::TimerKey], true), ("idx_timers_due_at", &[T::DueAt], false)],
-    )
-    .await
 }
 
 #[async_trait::async_trait]
