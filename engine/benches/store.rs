@@ -82,7 +82,7 @@ fn pgbench_tps(db_url: &str, clients: usize, seconds: u64) -> Option<(f64, Optio
     if !init.status.success() {
         return None;
     }
-    let server_before = processes_cpu_time("postgres");
+    let server_before = server_cpu(Some(db_url));
     let out = std::process::Command::new("pgbench")
         .args(["-c", &clients.to_string(), "-j", &clients.min(2).to_string(), "-T", &seconds.to_string(), db_url])
         .output()
@@ -91,7 +91,7 @@ fn pgbench_tps(db_url: &str, clients: usize, seconds: u64) -> Option<(f64, Optio
     let tps: f64 =
         text.lines().find(|l| l.starts_with("tps = ")).and_then(|l| l[6..].split_whitespace().next()?.parse().ok())?;
     let server = server_before
-        .zip(processes_cpu_time("postgres"))
+        .zip(server_cpu(Some(db_url)))
         .map(|(before, after)| (after - before).div_f64((tps * seconds as f64).max(1.0)));
     Some((tps, server))
 }
