@@ -6,7 +6,9 @@ mod support;
 use std::sync::Arc;
 
 use docket_engine::core::{Actor, CaseStatus, Command, Completion, RecordRef, TaskKey, Wait};
-use docket_engine::store::{StartCase, Store, StoreError};
+use docket_engine::store::{
+    InboxFilter, InboxQuery, InboxScope, InboxSort, SortKey, StartCase, Store, StoreError, TaskStateFilter,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 
@@ -289,6 +291,91 @@ async fn the_group_inbox_pages_by_due_date() {
         seen.dedup();
         assert_eq!(seen.len(), 5, "every task once");
         assert!(store.group_inbox(&["leader".to_owned()], 10, None).await.unwrap().tasks.is_empty());
+    })
+    .await;
+}
+
+/// One page of up to 50 of an inbox, as the task ids in order.
+async fn inbox_ids(store: &Store, scope: &InboxScope, filter: InboxFilter, sort: InboxSort) -> Vec<i64> {
+    let query = InboxQuery { scope: scope.clone(), filter, sort, limit: 50, after: None };
+    let ids: Vec<i64> = store.inbox(&query).await.unwrap().tasks.iter().map(|t| t.id).collect();
+    let count = store.inbox_count(&query.scope, &query.filter).await.unwrap();
+    assert_eq!(count, ids.len() as u64, "the count agrees with the page");
+    ids
+}
+
+#[tokio::test]
+async fn my_tasks_follow_claims_delegations_and_completions() {
+    support::on_both(|store| async move {
+        store.deploy(support::PENALTY, "admin").await.unwrap();
+        let mut cases = Vec::new();
+        for bk in ["BK-1", "BK-2", "BK-3"] {
+            let start = StartCase {
+                flow: "penalty-general".into(),
+                actor: "h1".into(),
+                business_key: Some(bk.into()),
+                ..Default::default()
+            };
+            let case = store.start_case(start).await.unwrap().case_id;
+            let task = open_task(&store, &case, "filing").await;
+            let id = store.case_tasks(&case, true).await.unwrap()[0].id;
+            cases.push((case, task, id));
+        }
+        let (h1, h2) = (Actor::new("h1", &["handler"]), Actor::new("h2", &["handler"]));
+        let mine = |user: &str| InboxScope::Assigned(user.to_owned());
+        let group = InboxScope::Offered { groups: vec!["handler".into()], user: None };
+        let all = InboxFilter::default;
+        let by = |key: SortKey, descending: bool| InboxSort { key, descending };
+        let due = InboxSort::default();
+        let run = |case: &String, command: Command, user: &str| {
+            let (store, case, user) = (store.clone(), case.clone(), user.to_owned());
+            async move { store.execute(&case, command, &user, None).await.unwrap() }
+        };
+        for (case, task, _) in &cases[..2] {
+            run(case, Command::Claim { task: *task, actor: h1.clone() }, "h1").await;
+        }
+        let (one, two, three) = (cases[0].2, cases[1].2, cases[2].2);
+        let mut held = vec![one, two];
+        assert_eq!(inbox_ids(&store, &mine("h1"), all(), by(SortKey::Created, false)).await, held);
+        held.reverse();
+        assert_eq!(inbox_ids(&store, &mine("h1"), all(), by(SortKey::Created, true)).await, held);
+        let claimed = InboxFilter { state: Some(TaskStateFilter::Claimed), ..all() };
+        assert_eq!(inbox_ids(&store, &group, claimed, by(SortKey::Created, false)).await, [one, two]);
+        let unclaimed = InboxFilter { state: Some(TaskStateFilter::Unclaimed), ..all() };
+        assert_eq!(inbox_ids(&store, &group, unclaimed, due).await, [three]);
+
+        let (case, task, _) = &cases[1];
+        run(case, Command::Delegate { task: *task, actor: h1.clone(), to: "h2".into() }, "h1").await;
+        assert_eq!(inbox_ids(&store, &mine("h1"), all(), due).await, [one]);
+        assert_eq!(inbox_ids(&store, &mine("h2"), all(), due).await, [two]);
+        let (case, task, _) = &cases[0];
+        run(case, Command::Unclaim { task: *task, actor: h1.clone() }, "h1").await;
+        assert!(inbox_ids(&store, &mine("h1"), all(), due).await.is_empty(), "an unclaimed task is nobody's");
+
+        let (case, task, _) = &cases[1];
+        let done = completion(None, json!({}), &[], &["text"]);
+        run(case, Command::Complete { task: *task, actor: h2.clone(), completion: done }, "h2").await;
+        assert!(inbox_ids(&store, &mine("h2"), all(), due).await.is_empty(), "a completed task leaves my tasks");
+        assert_eq!(
+            inbox_ids(&store, &group, InboxFilter { business_key: Some("BK-3".into()), ..all() }, due).await,
+            [three]
+        );
+        let none = InboxFilter { business_key: Some("BK-2".into()), state: Some(TaskStateFilter::Claimed), ..all() };
+        assert!(inbox_ids(&store, &group, none, due).await.is_empty(), "BK-2's open tasks are unclaimed");
+
+        // The group's tasks now: two filings and BK-2's evidence tasks. By priority, ties by id.
+        let query = InboxQuery {
+            scope: group.clone(),
+            filter: all(),
+            sort: by(SortKey::Priority, true),
+            limit: 50,
+            after: None,
+        };
+        let page = store.inbox(&query).await.unwrap();
+        let keys: Vec<(i32, i64)> = page.tasks.iter().map(|t| (t.priority, t.id)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!((keys.len(), &keys), (4, &sorted), "highest priority first");
     })
     .await;
 }

@@ -27,6 +27,7 @@ mod m20261128_000004_lighter_task_writes;
 mod m20261129_000005_partial_indexes;
 mod m20261203_000006_case_wake;
 mod m20261203_000007_case_fillfactor;
+mod m20261203_000008_assignee_inbox_rows;
 
 /// Every table of the schema once all migrations are applied, in creation order (drop in
 /// reverse).
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_partial_indexes::Migration),
             Box::new(m20261203_000006_case_wake::Migration),
             Box::new(m20261203_000007_case_fillfactor::Migration),
+            Box::new(m20261203_000008_assignee_inbox_rows::Migration),
         ]
     }
 }

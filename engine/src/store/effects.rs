@@ -7,7 +7,7 @@ use super::command_db::{CommandDb, RunIn};
 
 use super::entity::{evidence_records, incidents, jobs, outbox, publications, task_candidates, tasks};
 use super::error::StoreError;
-use super::inbox::NO_DUE;
+use super::inbox::{ASSIGNEE, GROUP, NO_DUE, USER};
 use super::runtime::LoadedDefinition;
 use crate::core::{Command, Effect, RecordRef, TaskKey};
 use crate::model::Candidates;
@@ -92,13 +92,23 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
             })
             .run_in(txn)
             .await?;
-            offer(txn, case_id, *task, candidates).await?;
+            let mut rows = offered_rows(candidates);
+            rows.extend(assignee.as_deref().map(|user| (ASSIGNEE, user)));
+            offer(txn, case_id, *task, &rows).await?;
         }
         Effect::AssignTask { task, assignee } => {
             task_rows(case_id, *task)
                 .col_expr(tasks::Column::Assignee, Expr::value(assignee.clone()))
                 .run_in(txn)
                 .await?;
+            task_candidates::Entity::delete_many()
+                .filter(task_candidates::Column::TaskId.in_subquery(task_id_of(case_id, *task)))
+                .filter(task_candidates::Column::Kind.eq(ASSIGNEE))
+                .run_in(txn)
+                .await?;
+            if let Some(user) = assignee {
+                offer(txn, case_id, *task, &[(ASSIGNEE, user.as_str())]).await?;
+            }
         }
         Effect::CompleteTask { task, by, outcome, records } => {
             task_rows(case_id, *task)
@@ -116,15 +126,14 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
         }
         Effect::EscalateTask { task, to, .. } => {
             task_rows(case_id, *task).col_expr(tasks::Column::State, Expr::value("escalated")).run_in(txn).await?;
-            let ruling = Candidates { users: Vec::new(), groups: vec![to.clone()] };
-            offer(txn, case_id, *task, &ruling).await?;
+            offer(txn, case_id, *task, &[(GROUP, to.as_str())]).await?;
         }
         Effect::ResolveEscalation { task, release, .. } => {
             task_rows(case_id, *task).col_expr(tasks::Column::State, Expr::value("open")).run_in(txn).await?;
             if let Some(group) = release {
                 task_candidates::Entity::delete_many()
                     .filter(task_candidates::Column::TaskId.in_subquery(task_id_of(case_id, *task)))
-                    .filter(task_candidates::Column::Kind.eq("group"))
+                    .filter(task_candidates::Column::Kind.eq(GROUP))
                     .filter(task_candidates::Column::Name.eq(group.as_str()))
                     .run_in(txn)
                     .await?;
@@ -151,8 +160,7 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
             if *action == crate::calendar::LadderAction::EscalateTo
                 && let Some(task) = task
             {
-                let extra = Candidates { users: Vec::new(), groups: vec![to.clone()] };
-                offer(txn, case_id, *task, &extra).await?;
+                offer(txn, case_id, *task, &[(GROUP, to.as_str())]).await?;
             }
             let payload = serde_json::json!({ "token": token, "task": task, "action": action, "to": to });
             emit(txn, case_id, "deadline_ladder", payload, at).await?;
@@ -271,27 +279,30 @@ fn task_id_of(case_id: &str, task: TaskKey) -> SelectStatement {
         .to_owned()
 }
 
-/// Offers a case's task to `candidates`: a candidate row each (kept if already there), with
-/// the task's due date, priority and creation time copied from its row for the inbox's
+/// The inbox rows of a task offered to `candidates`: `(kind, name)`, groups first.
+fn offered_rows(candidates: &Candidates) -> Vec<(&'static str, &str)> {
+    let groups = candidates.groups.iter().map(|g| (GROUP, g.as_str()));
+    groups.chain(candidates.users.iter().map(|u| (USER, u.as_str()))).collect()
+}
+
+/// Gives a case's task the inbox rows `(kind, name)` (each kept if already there), with the
+/// task's due date, priority and creation time copied from its row for the inbox's
 /// orderings. The task is named by its case and key, not by its row id, so that the
 /// statement can be written before the task's row exists (see `prepared`).
-async fn offer(txn: &impl CommandDb, case_id: &str, task: TaskKey, candidates: &Candidates) -> Result<(), StoreError> {
-    let mut rows =
-        candidates.groups.iter().map(|g| ("group", g)).chain(candidates.users.iter().map(|u| ("user", u))).map(
-            |(kind, name)| {
-                Query::select()
-                    .column(tasks::Column::Id)
-                    .expr(Expr::val(kind))
-                    .expr(Expr::val(name.as_str()))
-                    .expr(Func::coalesce([Expr::col(tasks::Column::DueAt), Expr::val(NO_DUE)]))
-                    .column(tasks::Column::Priority)
-                    .column(tasks::Column::CreatedAt)
-                    .from(tasks::Entity)
-                    .and_where(tasks::Column::CaseId.eq(case_id))
-                    .and_where(tasks::Column::TaskKey.eq(task.0 as i32))
-                    .to_owned()
-            },
-        );
+async fn offer(txn: &impl CommandDb, case_id: &str, task: TaskKey, rows: &[(&str, &str)]) -> Result<(), StoreError> {
+    let mut rows = rows.iter().map(|(kind, name)| {
+        Query::select()
+            .column(tasks::Column::Id)
+            .expr(Expr::val(*kind))
+            .expr(Expr::val(*name))
+            .expr(Func::coalesce([Expr::col(tasks::Column::DueAt), Expr::val(NO_DUE)]))
+            .column(tasks::Column::Priority)
+            .column(tasks::Column::CreatedAt)
+            .from(tasks::Entity)
+            .and_where(tasks::Column::CaseId.eq(case_id))
+            .and_where(tasks::Column::TaskKey.eq(task.0 as i32))
+            .to_owned()
+    });
     let Some(mut select) = rows.next() else { return Ok(()) };
     for row in rows {
         select.union(UnionType::All, row);

@@ -1,15 +1,19 @@
 //! Inbox queries: the open tasks a user may work on, filtered, sorted and paged by keyset.
 //!
-//! A group inbox reads `task_candidates`, which holds one row per open task and candidate
-//! group or user (rows leave when the task closes), through the indexes `(kind, name, key,
-//! task_id)` for each sort key (due date, priority, creation). A user in several groups gets
-//! one index range scan per group, each stopped after a page, all in one statement, merged
-//! here: the cost of a page does not grow with the number of open tasks. Due-date filters are
-//! checked on the candidate row; filters on state, flow or business key join the `tasks` row
-//! as the scan goes. Tasks without a due date sort last (`due_at` is stored as `i64::MAX`
-//! there).
+//! Every inbox reads `task_candidates`, which holds one row per open task and candidate group
+//! (kind `group`), candidate user (`user`) or the user who holds it (`assignee`); rows leave
+//! when the task closes, and a claim or delegation replaces the `assignee` row. A group
+//! inbox and "my tasks" (a user's `assignee` rows) are the same query: one index range scan
+//! per scanned `(kind, name)` through `(kind, name, due_at, task_id)`, each stopped after a
+//! page, all in one statement, merged here, so that the cost of a page by due date does not
+//! grow with the number of open tasks. Due-date filters are checked on the candidate row;
+//! filters on state, flow or business key join the `tasks` row as the scan goes (a business
+//! key is found through its case). Tasks without a due date sort last (`due_at` is stored as
+//! `i64::MAX` there).
 //!
-//! "My tasks" (the tasks assigned to a user) read `tasks` by `(assignee, state, due_at)`.
+//! The orders by priority and by creation read the same index, which carries both values,
+//! and sort the scope's rows: a page costs a read of the scope's whole index range, which
+//! grows with the number of tasks in the scope (see `docs/storage.md`).
 //!
 //! Keyset pages are stable under concurrent inserts: a page starts strictly after the last
 //! task of the previous one in (key, task id) order, so no task is seen twice and none that
@@ -19,13 +23,20 @@ use sea_orm::sea_query::{Alias, Asterisk, Cond, Expr, ExprTrait, Order, Query, S
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryTrait};
 use serde::{Deserialize, Serialize};
 
-use super::entity::{task_candidates as tc, tasks};
+use super::entity::{cases, task_candidates as tc, tasks};
 use super::error::StoreError;
 use super::runtime::Store;
 
 /// `task_candidates.due_at` of a task without a due date, so that it sorts last on every
 /// database.
 pub const NO_DUE: i64 = i64::MAX;
+
+/// `task_candidates.kind` of a task's candidate group.
+pub(crate) const GROUP: &str = "group";
+/// `task_candidates.kind` of a task's candidate user.
+pub(crate) const USER: &str = "user";
+/// `task_candidates.kind` of the user who holds a task.
+pub(crate) const ASSIGNEE: &str = "assignee";
 
 /// The most tasks one page holds.
 pub const MAX_PAGE: u64 = 200;
@@ -211,23 +222,12 @@ impl Store {
         let backend = db.get_database_backend();
         let now = self.now().0;
         let mut select = Query::select();
-        match scope {
-            InboxScope::Offered { .. } => {
-                select
-                    .expr_as(Expr::col((tc::Entity, tc::Column::TaskId)).count_distinct(), Alias::new("n"))
-                    .from(tc::Entity)
-                    .cond_where(offered_to(scope, filter))
-                    .cond_where(candidate_filters(filter, now));
-                join_tasks_if_needed(&mut select, filter);
-            }
-            InboxScope::Assigned(user) => {
-                select
-                    .expr_as(Expr::col((tasks::Entity, tasks::Column::Id)).count(), Alias::new("n"))
-                    .from(tasks::Entity)
-                    .and_where(Expr::col((tasks::Entity, tasks::Column::Assignee)).eq(user.as_str()))
-                    .cond_where(task_filters(filter, now));
-            }
-        }
+        select
+            .expr_as(Expr::col((tc::Entity, tc::Column::TaskId)).count_distinct(), Alias::new("n"))
+            .from(tc::Entity)
+            .cond_where(scanned_rows(scope, filter))
+            .cond_where(candidate_filters(filter, now));
+        join_tasks_if_needed(&mut select, filter);
         let row = db.query_one_raw(backend.build(&select)).await?;
         let n: i64 = match row {
             Some(row) => row.try_get("", "n")?,
@@ -237,33 +237,32 @@ impl Store {
     }
 }
 
-/// The groups an offered scope scans: the candidate group filter narrows it to one.
-fn scanned_groups<'a>(groups: &'a [String], filter: &'a InboxFilter) -> Vec<&'a str> {
-    match &filter.candidate_group {
-        Some(g) => groups.iter().filter(|x| *x == g).map(String::as_str).collect(),
-        None => groups.iter().map(String::as_str).collect(),
+/// The `(kind, name)` inbox rows a scope scans: an offered scope's groups (narrowed to one by
+/// the candidate group filter) and its user by name; an assigned scope's `assignee` rows.
+fn scanned<'a>(scope: &'a InboxScope, filter: &'a InboxFilter) -> Vec<(&'static str, &'a str)> {
+    match scope {
+        InboxScope::Offered { groups, user } => {
+            let groups = groups.iter().filter(|g| filter.candidate_group.as_ref().is_none_or(|only| only == *g));
+            let mut rows: Vec<_> = groups.map(|g| (GROUP, g.as_str())).collect();
+            if let Some(user) = user
+                && filter.candidate_group.is_none()
+            {
+                rows.push((USER, user.as_str()));
+            }
+            rows
+        }
+        InboxScope::Assigned(user) => vec![(ASSIGNEE, user.as_str())],
     }
 }
 
 /// `task_candidates` rows of the scope (for the count).
-fn offered_to(scope: &InboxScope, filter: &InboxFilter) -> Cond {
-    let InboxScope::Offered { groups, user } = scope else { return Cond::all() };
-    let groups = scanned_groups(groups, filter);
+fn scanned_rows(scope: &InboxScope, filter: &InboxFilter) -> Cond {
     let mut any = Cond::any();
-    if !groups.is_empty() {
+    for (kind, name) in scanned(scope, filter) {
         any = any.add(
             Cond::all()
-                .add(Expr::col((tc::Entity, tc::Column::Kind)).eq("group"))
-                .add(Expr::col((tc::Entity, tc::Column::Name)).is_in(groups)),
-        );
-    }
-    if let Some(user) = user
-        && filter.candidate_group.is_none()
-    {
-        any = any.add(
-            Cond::all()
-                .add(Expr::col((tc::Entity, tc::Column::Kind)).eq("user"))
-                .add(Expr::col((tc::Entity, tc::Column::Name)).eq(user.as_str())),
+                .add(Expr::col((tc::Entity, tc::Column::Kind)).eq(kind))
+                .add(Expr::col((tc::Entity, tc::Column::Name)).eq(name)),
         );
     }
     if any.is_empty() { Cond::all().add(Expr::val(1).eq(0)) } else { any }
@@ -289,17 +288,16 @@ fn join_tasks_if_needed(select: &mut SelectStatement, filter: &InboxFilter) {
     if filter.state.is_none() && filter.flow.is_none() && filter.business_key.is_none() {
         return;
     }
-    let only_task_row = InboxFilter { due_before: None, overdue: false, ..filter.clone() };
     select
         .inner_join(
             tasks::Entity,
             Expr::col((tasks::Entity, tasks::Column::Id)).equals((tc::Entity, tc::Column::TaskId)),
         )
-        .cond_where(task_filters(&only_task_row, 0));
+        .cond_where(task_filters(filter));
 }
 
-/// Conditions on a `tasks` row (the assigned scope, or a joined one).
-fn task_filters(filter: &InboxFilter, now: i64) -> Cond {
+/// Conditions on a joined `tasks` row.
+fn task_filters(filter: &InboxFilter) -> Cond {
     let t = |c: tasks::Column| Expr::col((tasks::Entity, c));
     let mut all = Cond::all();
     all = all.add(match filter.state {
@@ -316,21 +314,28 @@ fn task_filters(filter: &InboxFilter, now: i64) -> Cond {
         all = all.add(t(tasks::Column::FlowKey).eq(flow.as_str()));
     }
     if let Some(key) = &filter.business_key {
-        all = all.add(t(tasks::Column::BusinessKey).eq(key.as_str()));
-    }
-    if let Some(before) = filter.due_before {
-        all = all.add(t(tasks::Column::DueAt).lt(before));
-    }
-    if filter.overdue {
-        all = all.add(t(tasks::Column::DueAt).lt(now));
+        // The task's case is found by its business key (`tasks` has no index of its own on
+        // it), and the task by its case.
+        let of_case = Query::select()
+            .column(cases::Column::Id)
+            .from(cases::Entity)
+            .and_where(Expr::col((cases::Entity, cases::Column::BusinessKey)).eq(key.as_str()))
+            .to_owned();
+        all =
+            all.add(t(tasks::Column::CaseId).in_subquery(of_case)).add(t(tasks::Column::BusinessKey).eq(key.as_str()));
     }
     all
 }
 
-/// One keyset page query per scanned candidate (or one for the assigned scope), each
-/// returning `k` (the sort key) and `task_id`.
+/// One keyset page query per scanned `(kind, name)`, each returning `k` (the sort key) and
+/// `task_id`.
 fn page_selects(query: &InboxQuery, limit: u64, now: i64) -> Vec<SelectStatement> {
     let order = if query.sort.descending { Order::Desc } else { Order::Asc };
+    let key_col = match query.sort.key {
+        SortKey::Due => tc::Column::DueAt,
+        SortKey::Priority => tc::Column::Priority,
+        SortKey::Created => tc::Column::CreatedAt,
+    };
     let after = |key: Expr, id: Expr| -> Option<Cond> {
         query.after.map(|c| {
             let (beyond, id_beyond) = if query.sort.descending {
@@ -341,65 +346,33 @@ fn page_selects(query: &InboxQuery, limit: u64, now: i64) -> Vec<SelectStatement
             Cond::any().add(beyond).add(Cond::all().add(key.eq(c.key)).add(id_beyond))
         })
     };
-    match &query.scope {
-        InboxScope::Offered { groups, user } => {
-            let key_col = match query.sort.key {
-                SortKey::Due => tc::Column::DueAt,
-                SortKey::Priority => tc::Column::Priority,
-                SortKey::Created => tc::Column::CreatedAt,
+    scanned(&query.scope, &query.filter)
+        .into_iter()
+        .map(|(kind, name)| {
+            let key = Expr::col((tc::Entity, key_col));
+            let id = Expr::col((tc::Entity, tc::Column::TaskId));
+            // Every key is read as a 64-bit integer (`priority` is a 32-bit column).
+            let read = match query.sort.key {
+                SortKey::Priority => key.clone().cast_as(Alias::new("BIGINT")),
+                _ => key.clone(),
             };
-            let mut candidates: Vec<(&str, &str)> =
-                scanned_groups(groups, &query.filter).into_iter().map(|g| ("group", g)).collect();
-            if let Some(user) = user
-                && query.filter.candidate_group.is_none()
-            {
-                candidates.push(("user", user.as_str()));
-            }
-            candidates
-                .into_iter()
-                .map(|(kind, name)| {
-                    let key = Expr::col((tc::Entity, key_col));
-                    let id = Expr::col((tc::Entity, tc::Column::TaskId));
-                    let mut select = Query::select();
-                    select
-                        .expr_as(key.clone(), Alias::new("k"))
-                        .expr_as(id.clone(), Alias::new("task_id"))
-                        .from(tc::Entity)
-                        .and_where(Expr::col((tc::Entity, tc::Column::Kind)).eq(kind))
-                        .and_where(Expr::col((tc::Entity, tc::Column::Name)).eq(name))
-                        .cond_where(candidate_filters(&query.filter, now));
-                    join_tasks_if_needed(&mut select, &query.filter);
-                    if let Some(cond) = after(key, id) {
-                        select.cond_where(cond);
-                    }
-                    select
-                        .order_by((tc::Entity, key_col), order.clone())
-                        .order_by((tc::Entity, tc::Column::TaskId), order.clone())
-                        .limit(limit);
-                    select
-                })
-                .collect()
-        }
-        InboxScope::Assigned(user) => {
-            let t = |c: tasks::Column| Expr::col((tasks::Entity, c));
-            let key = match query.sort.key {
-                SortKey::Due => Expr::expr(Expr::cust_with_values("COALESCE(\"tasks\".\"due_at\", ?)", [NO_DUE])),
-                SortKey::Priority => t(tasks::Column::Priority),
-                SortKey::Created => t(tasks::Column::CreatedAt),
-            };
-            let id = t(tasks::Column::Id);
             let mut select = Query::select();
             select
-                .expr_as(key.clone(), Alias::new("k"))
+                .expr_as(read, Alias::new("k"))
                 .expr_as(id.clone(), Alias::new("task_id"))
-                .from(tasks::Entity)
-                .and_where(t(tasks::Column::Assignee).eq(user.as_str()))
-                .cond_where(task_filters(&query.filter, now));
-            if let Some(cond) = after(key.clone(), id.clone()) {
+                .from(tc::Entity)
+                .and_where(Expr::col((tc::Entity, tc::Column::Kind)).eq(kind))
+                .and_where(Expr::col((tc::Entity, tc::Column::Name)).eq(name))
+                .cond_where(candidate_filters(&query.filter, now));
+            join_tasks_if_needed(&mut select, &query.filter);
+            if let Some(cond) = after(key, id) {
                 select.cond_where(cond);
             }
-            select.order_by_expr(key, order.clone()).order_by_expr(id, order).limit(limit);
-            vec![select]
-        }
-    }
+            select
+                .order_by((tc::Entity, key_col), order.clone())
+                .order_by((tc::Entity, tc::Column::TaskId), order.clone())
+                .limit(limit);
+            select
+        })
+        .collect()
 }
