@@ -31,11 +31,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::{Duration, Instant};
 
 use docket_engine::store::entity::cases;
-use docket_engine::store::{StartCase, Store, StoreConfig, WorkerConfig, Workers};
+use docket_engine::store::{InboxSort, SortKey, StartCase, Store, StoreConfig, WorkerConfig, Workers};
 use sea_orm::{ConnectionTrait, Database, EntityTrait};
 use support::{
-    client_counts, clock, complete_parked, cpu_time, env_u64, inbox_latency, load, ms, park_cases, pct, peak_rss_mb,
-    processes_cpu_time, seed_tasks,
+    client_counts, clock, complete_parked, cpu_time, env_u64, inbox_latency, inbox_latency_sorted, load, ms,
+    park_cases, pct, peak_rss_mb, processes_cpu_time, seed_tasks,
 };
 
 const TIMER_FLOW: &str =
@@ -73,6 +73,25 @@ async fn timer_lag(store: &Store, cases_n: usize) -> Duration {
 /// CPU time the PostgreSQL server has used so far, when it runs on this machine.
 fn server_cpu(pg_url: Option<&str>) -> Option<Duration> {
     pg_url.and_then(|_| processes_cpu_time("postgres"))
+}
+
+/// How many bytes of WAL the PostgreSQL server has written in all, or `None` on SQLite.
+async fn wal_written(store: &Store) -> Option<i64> {
+    let db = store.db();
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return None;
+    }
+    let sql = "SELECT CAST(pg_current_wal_insert_lsn() - CAST('0/0' AS pg_lsn) AS BIGINT) AS n";
+    let row = db.query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, sql)).await.ok()??;
+    row.try_get::<i64>("", "n").ok()
+}
+
+/// This machine's CPU time stolen by the hypervisor for other guests, and all its CPU time, in
+/// clock ticks (`/proc/stat`); `None` where there is no such file.
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|t| t.parse().ok()).collect();
+    Some((*ticks.get(7)?, ticks.iter().take(8).sum()))
 }
 
 /// pgbench's TPC-B-like tps with `clients` clients for `seconds` (after initialising its
@@ -130,7 +149,9 @@ async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
         let parked = park_cases(&store, to_park).await;
         let parked_n = parked.len();
         let (own_before, server_before) = (cpu_time(None), server_cpu(pg_url));
+        let (wal_before, steal_before) = (wal_written(&store).await, machine_ticks());
         let (alone, alone_p50, alone_p99, ran) = complete_parked(&store, clients, seconds, parked).await;
+        let (wal_after, steal_after) = (wal_written(&store).await, machine_ticks());
         let done = (alone * ran).round();
         let per_completion = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6 / done.max(1.0));
         let mut alone_line = format!(
@@ -142,6 +163,13 @@ async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
         );
         if let (Some(before), Some(after)) = (server_before, server_cpu(pg_url)) {
             alone_line.push_str(&format!(", the server's {}", per_completion(after - before)));
+        }
+        if let (Some(before), Some(after)) = (wal_before, wal_after) {
+            alone_line.push_str(&format!(", WAL {:.0} bytes", (after - before) as f64 / done.max(1.0)));
+        }
+        if let (Some((stolen_0, all_0)), Some((stolen_1, all_1))) = (steal_before, steal_after) {
+            let share = (stolen_1 - stolen_0) as f64 / (all_1 - all_0).max(1) as f64;
+            alone_line.push_str(&format!("  | CPU stolen by other guests {:.0}%", share * 100.0));
         }
         if let Some(pg) = pg_url
             && let Some((tps, server)) = pgbench_tps(pg, clients, seconds)
@@ -168,6 +196,14 @@ async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
     println!("seeded {tasks} open tasks in {:.1} s", seeding.elapsed().as_secs_f64());
     let (p50, p99) = inbox_latency(&store, tasks).await;
     println!("group inbox, first page of 50 by due date, {tasks} open tasks: p50 {}  p99 {}", ms(p50), ms(p99));
+    let by_priority = InboxSort { key: SortKey::Priority, descending: true };
+    let (p50, p99) = inbox_latency_sorted(&store, tasks, by_priority).await;
+    println!(
+        "group inbox, first page of 50 by priority ({} tasks in its groups): p50 {}  p99 {}",
+        support::seeded_for_reviewer(tasks),
+        ms(p50),
+        ms(p99)
+    );
     store.shutdown().await;
 }
 

@@ -269,7 +269,12 @@ fn seeded_group(k: u64) -> String {
 /// with `seeded` tasks from [`seed_tasks`] in the database (a page holds at least
 /// [`seeded_for_reviewer`] of them, up to 50).
 pub async fn inbox_latency(store: &Store, seeded: u64) -> (Duration, Duration) {
-    let query = reviewer_inbox();
+    inbox_latency_sorted(store, seeded, InboxSort::default()).await
+}
+
+/// [`inbox_latency`] with the page in another order.
+pub async fn inbox_latency_sorted(store: &Store, seeded: u64, sort: InboxSort) -> (Duration, Duration) {
+    let query = InboxQuery { sort, ..reviewer_inbox() };
     let least = seeded_for_reviewer(seeded).min(50);
     let mut samples = Vec::new();
     for _ in 0..20 {
