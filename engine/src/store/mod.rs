@@ -11,7 +11,6 @@
 //! - `effects`: the core's effects carried out on the tables.
 //! - `sqlite_writer`: the SQLite committer's own connection (statements run on its thread).
 //! - `pg_writer`: a PostgreSQL committer's own connection (a batch's statements pipelined).
-//! - `pg_reads`: point reads on PostgreSQL, pipelined on a few connections of the store's own.
 //! - [`audit`]: the hash-chained audit trail and its verification.
 //! - [`inbox`]: inbox queries (filters, sorts, keyset pages).
 //! - [`read`]: the read side (tasks, cases, timelines, definitions, incidents, the
@@ -32,7 +31,6 @@ pub mod error;
 pub mod feed;
 pub mod inbox;
 mod lot;
-mod pg_reads;
 mod pg_writer;
 mod prepared;
 pub mod read;

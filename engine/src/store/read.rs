@@ -53,8 +53,7 @@ impl Store {
 
     /// The rows of a read every task command or inbox page makes (at most `most` of them): on
     /// a SQLite file on the caller's thread, from a read-only connection (see
-    /// `SqliteReaders`); on PostgreSQL a point read (`most` 1) on the store's own connections
-    /// (see `pg_reads`); else on the pool.
+    /// `SqliteReaders`), else on the pool.
     ///
     /// # Errors
     /// A database failure.
@@ -65,11 +64,6 @@ impl Store {
     ) -> Result<Vec<M>, StoreError> {
         if let Some(readers) = &self.inner.readers {
             return Ok(readers.pick().rows(query, most)?);
-        }
-        if most == Some(1)
-            && let Some(reads) = &self.inner.pg_reads
-        {
-            return Ok(reads.row(query).await?.into_iter().collect());
         }
         let db = self.db();
         let rows = db.query_all_raw(inline_sqlite_limits(db.get_database_backend().build(query))).await?;

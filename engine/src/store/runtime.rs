@@ -31,7 +31,6 @@ use super::commit::{self, Writer};
 use super::effects::{CaseContext, apply_effects, job_retries};
 use super::entity::{audit_log, cases, definitions, idempotency_keys};
 use super::error::StoreError;
-use super::pg_reads::PgReads;
 use super::pg_writer::{PgWriter, is_loopback};
 use super::prepared::{Prepared, run_prepared};
 use super::sqlite_writer::{SqliteReaders, SqliteWriter};
@@ -185,8 +184,6 @@ pub(crate) struct Inner {
     reads_cached: bool,
     /// Connections for point reads on a SQLite file (see `SqliteReaders`).
     pub readers: Option<SqliteReaders>,
-    /// Connections for point reads on PostgreSQL (see `pg_reads`).
-    pub pg_reads: Option<PgReads>,
     queue: RwLock<Option<mpsc::Sender<Request>>>,
     committers: tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -238,14 +235,11 @@ impl Store {
         let calendars =
             Calendars::shipped().map_err(|e| StoreError::Corrupt { case: "-".into(), reason: e.to_string() })?;
         let file = super::sqlite_writer::file_of(&config.url);
-        let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-        let pg_reads = postgres.then(|| PgReads::for_url(&config.url)).flatten();
         let inner = Arc::new(Inner {
             db,
             cases: CaseCache::new(config.cached_cases),
             reads_cached: file.is_some(),
             readers: file.map(|path| SqliteReaders::open(path, 2)).transpose()?,
-            pg_reads,
             config,
             calendars,
             definitions: RwLock::new(HashMap::new()),
