@@ -1,6 +1,6 @@
 //! Carrying out the core's effects on the tables, inside the command's transaction.
 
-use sea_orm::sea_query::{Expr, Func, OnConflict, Query, SelectStatement, UnionType};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query, SelectStatement, UnionType};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::command_db::{CommandDb, RunIn};
@@ -102,7 +102,7 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
                 .run_in(txn)
                 .await?;
             task_candidates::Entity::delete_many()
-                .filter(task_candidates::Column::TaskId.in_subquery(task_id_of(case_id, *task)))
+                .filter(of_task(case_id, *task))
                 .filter(task_candidates::Column::Kind.eq(ASSIGNEE))
                 .run_in(txn)
                 .await?;
@@ -132,7 +132,7 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
             task_rows(case_id, *task).col_expr(tasks::Column::State, Expr::value("open")).run_in(txn).await?;
             if let Some(group) = release {
                 task_candidates::Entity::delete_many()
-                    .filter(task_candidates::Column::TaskId.in_subquery(task_id_of(case_id, *task)))
+                    .filter(of_task(case_id, *task))
                     .filter(task_candidates::Column::Kind.eq(GROUP))
                     .filter(task_candidates::Column::Name.eq(group.as_str()))
                     .run_in(txn)
@@ -152,7 +152,7 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
             task_rows(case_id, *task).col_expr(tasks::Column::DueAt, Expr::value(due)).run_in(txn).await?;
             task_candidates::Entity::update_many()
                 .col_expr(task_candidates::Column::DueAt, Expr::value(due.unwrap_or(NO_DUE)))
-                .filter(task_candidates::Column::TaskId.in_subquery(task_id_of(case_id, *task)))
+                .filter(of_task(case_id, *task))
                 .run_in(txn)
                 .await?;
         }
@@ -269,6 +269,15 @@ fn task_rows(case_id: &str, task: TaskKey) -> sea_orm::UpdateMany<tasks::Entity>
         .filter(tasks::Column::TaskKey.eq(task.0 as i32))
 }
 
+/// The inbox rows of a case's task: `task_id = (the task's row id)`. A scalar subquery, not
+/// `IN (...)`: the planner then reads the rows by the primary key `(task_id, kind, name)`
+/// whatever else the statement filters on, where a join could be planned from the due-date
+/// index (`kind = ?` is its leading column) and read every row of a kind.
+fn of_task(case_id: &str, task: TaskKey) -> Expr {
+    let id = Expr::SubQuery(None, Box::new(task_id_of(case_id, task).into()));
+    ExprTrait::eq(Expr::col((task_candidates::Entity, task_candidates::Column::TaskId)), id)
+}
+
 /// The row id of a case's task, as a subquery.
 fn task_id_of(case_id: &str, task: TaskKey) -> SelectStatement {
     Query::select()
@@ -334,10 +343,7 @@ async fn offer(txn: &impl CommandDb, case_id: &str, task: TaskKey, rows: &[(&str
 }
 
 async fn drop_candidates(txn: &impl CommandDb, case_id: &str, task: TaskKey) -> Result<(), StoreError> {
-    task_candidates::Entity::delete_many()
-        .filter(task_candidates::Column::TaskId.in_subquery(task_id_of(case_id, task)))
-        .run_in(txn)
-        .await?;
+    task_candidates::Entity::delete_many().filter(of_task(case_id, task)).run_in(txn).await?;
     Ok(())
 }
 
