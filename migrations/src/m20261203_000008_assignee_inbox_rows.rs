@@ -26,6 +26,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::indexes::create_indexes;
+use crate::m20261129_000005_partial_indexes::create_index;
 
 /// Moves "my tasks" onto inbox rows and drops the indexes a claim or completion had to update.
 #[derive(DeriveMigrationName)]
@@ -111,13 +112,8 @@ impl MigrationTrait for Migration {
             ("idx_tasks_business_key", vec![Tasks::BusinessKey], Tasks::BusinessKey),
         ];
         for (name, columns, valued) in partial {
-            let mut index = Index::create();
-            index.name(name).table(Tasks::Table);
-            for column in columns {
-                index.col(column);
-            }
-            index.and_where(Expr::col(valued).is_not_null());
-            manager.create_index(index.take()).await?;
+            let columns = columns.into_iter().map(IntoIden::into_iden).collect();
+            create_index(manager, name, Tasks::Table.into_iden(), columns, Some(valued.into_iden())).await?;
         }
         db.execute_unprepared("DELETE FROM task_candidates WHERE kind = 'assignee'").await?;
         Ok(())
