@@ -28,6 +28,7 @@ mod m20261129_000005_partial_indexes;
 mod m20261203_000006_case_wake;
 mod m20261203_000007_case_fillfactor;
 mod m20261203_000008_assignee_inbox_rows;
+mod m20261203_000009_inbox_index_by_name;
 
 /// Every table of the schema once all migrations are applied, in creation order (drop in
 /// reverse).
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000006_case_wake::Migration),
             Box::new(m20261203_000007_case_fillfactor::Migration),
             Box::new(m20261203_000008_assignee_inbox_rows::Migration),
+            Box::new(m20261203_000009_inbox_index_by_name::Migration),
         ]
     }
 }

@@ -10,7 +10,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use docket_migrations::{Migrator, MigratorTrait, TABLES};
 use sea_orm_migration::SchemaManager;
-use sea_orm_migration::sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm_migration::sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Statement,
+    TransactionTrait,
+};
 
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -32,7 +35,8 @@ async fn exercise(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await?;
 
     partial_indexes_serve_lookups(db).await?;
-    if db.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Postgres {
+    inbox_rows_are_read_by_the_right_index(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
         let options = "SELECT CAST(reloptions AS TEXT) FROM pg_class WHERE relname = 'cases' AND relkind = 'r' \
                        AND relnamespace = CAST(current_schema() AS regnamespace)";
         assert_eq!(rows_of(db, options).await?, ["{fillfactor=60}"], "case rows leave room on their pages");
@@ -44,7 +48,6 @@ async fn exercise(db: &DatabaseConnection) -> Result<(), DbErr> {
 
 /// Rows of a query, each as text columns joined by `|`.
 async fn rows_of(db: &DatabaseConnection, sql: &str) -> Result<Vec<String>, DbErr> {
-    use sea_orm_migration::sea_orm::Statement;
     let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql.to_owned())).await?;
     rows.iter().map(|r| r.try_get_by_index::<String>(0)).collect()
 }
@@ -114,7 +117,7 @@ async fn assignees_become_inbox_rows_and_back(db: &DatabaseConnection) -> Result
     )
     .await?;
     let indexes = |table: &str| match db.get_database_backend() {
-        sea_orm_migration::sea_orm::DbBackend::Postgres => format!(
+        DbBackend::Postgres => format!(
             "SELECT indexname FROM pg_indexes WHERE tablename = '{table}' AND schemaname = current_schema() \
              AND indexname LIKE 'idx_%' ORDER BY indexname"
         ),
@@ -134,41 +137,54 @@ async fn assignees_become_inbox_rows_and_back(db: &DatabaseConnection) -> Result
     assert!(rows_of(db, &indexes("tasks")).await?.is_empty(), "a claim or completion changes no indexed column");
     assert_eq!(rows_of(db, &indexes("task_candidates")).await?, ["idx_task_candidates_by_due_at"]);
 
-    Migrator::down(db, Some(1)).await?;
+    Migrator::down(db, Some(Migrator::migrations().len() as u32 - 7)).await?;
     assert!(rows_of(db, rows).await?.is_empty(), "the assignee rows went");
     assert_eq!((rows_of(db, &indexes("tasks")).await?, rows_of(db, &indexes("task_candidates")).await?), before);
     db.execute_unprepared("DELETE FROM tasks").await?;
     Migrator::down(db, None).await
 }
 
+/// A transaction in which a plan is the one a statement the engine sends gets: on PostgreSQL
+/// the generic plan of a prepared statement (which a long-lived connection keeps), without
+/// sequential scans (an empty table is read whole otherwise).
+async fn planning(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let txn = db.begin().await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL enable_seqscan = off; SET LOCAL plan_cache_mode = force_generic_plan")
+            .await?;
+    }
+    Ok(txn)
+}
+
+/// The plan of `query` (parameters `$1`, `$2`, ...) run with `args` (SQL literals), one line
+/// per plan node.
+async fn plan_of(txn: &DatabaseTransaction, name: &str, query: &str, args: &[&str]) -> Result<Vec<String>, DbErr> {
+    let backend = txn.get_database_backend();
+    let plan = match backend {
+        DbBackend::Postgres => {
+            txn.execute_unprepared(&format!("PREPARE {name} AS {query}")).await?;
+            format!("EXPLAIN EXECUTE {name} ({})", args.join(", "))
+        }
+        _ => {
+            (1..=args.len()).rev().fold(format!("EXPLAIN QUERY PLAN {query}"), |q, n| q.replace(&format!("${n}"), "?"))
+        }
+    };
+    let rows = txn.query_all_raw(Statement::from_string(backend, plan)).await?;
+    let column = if backend == DbBackend::Postgres { 0 } else { 3 };
+    rows.iter().map(|r| r.try_get_by_index::<String>(column)).collect()
+}
+
 /// The indexes on mostly empty columns hold only rows with a value, and a lookup of one value
 /// (a parameter, as the engine sends it) still uses them.
 async fn partial_indexes_serve_lookups(db: &DatabaseConnection) -> Result<(), DbErr> {
-    use sea_orm_migration::sea_orm::{DbBackend, Statement, TransactionTrait};
     let lookups = [
         ("idx_cases_business_key", "SELECT id FROM cases WHERE business_key = $1"),
         ("idx_cases_parent_case_id", "SELECT id FROM cases WHERE parent_case_id = $1"),
     ];
     let backend = db.get_database_backend();
-    let txn = db.begin().await?;
-    if backend == DbBackend::Postgres {
-        // Empty tables are read whole otherwise; the plan is the one a prepared statement gets.
-        txn.execute_unprepared("SET LOCAL enable_seqscan = off; SET LOCAL plan_cache_mode = force_generic_plan")
-            .await?;
-    }
+    let txn = planning(db).await?;
     for (k, (index, query)) in lookups.iter().enumerate() {
-        let plan = match backend {
-            DbBackend::Postgres => {
-                txn.execute_unprepared(&format!("PREPARE lookup_{k} (text) AS {query}")).await?;
-                format!("EXPLAIN EXECUTE lookup_{k} ('x')")
-            }
-            _ => format!("EXPLAIN QUERY PLAN {}", query.replace("$1", "?")),
-        };
-        let rows = txn.query_all_raw(Statement::from_string(backend, plan)).await?;
-        let text: Vec<String> = rows
-            .iter()
-            .map(|r| r.try_get_by_index::<String>(if backend == DbBackend::Postgres { 0 } else { 3 }))
-            .collect::<Result<_, _>>()?;
+        let text = plan_of(&txn, &format!("lookup_{k}"), query, &["'x'"]).await?;
         assert!(text.iter().any(|line| line.contains(index)), "{query} does not use {index}: {text:?}");
         let definition = match backend {
             DbBackend::Postgres => format!("SELECT indexdef AS sql FROM pg_indexes WHERE indexname = '{index}'"),
@@ -178,6 +194,36 @@ async fn partial_indexes_serve_lookups(db: &DatabaseConnection) -> Result<(), Db
         let sql: String = row.try_get("", "sql")?;
         assert!(sql.contains("IS NOT NULL"), "{index} is partial: {sql}");
     }
+    txn.rollback().await
+}
+
+/// On empty tables, where a planner costs every index alike, the statements a command runs on
+/// one task's inbox rows read them through the table's key, and an inbox page reads its range
+/// of the inbox index (the ninth migration).
+async fn inbox_rows_are_read_by_the_right_index(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let task = "task_id = (SELECT id FROM tasks WHERE case_id = $1 AND task_key = $2)";
+    let by_key = [
+        (
+            "replace_assignee",
+            format!("DELETE FROM task_candidates WHERE {task} AND kind = $3"),
+            vec!["'c'", "1", "'assignee'"],
+        ),
+        ("drop_rows", format!("DELETE FROM task_candidates WHERE {task}"), vec!["'c'", "1"]),
+        ("move_due", format!("UPDATE task_candidates SET due_at = $3 WHERE {task}"), vec!["'c'", "1", "5"]),
+    ];
+    let key = match db.get_database_backend() {
+        DbBackend::Postgres => "using task_candidates_pkey on task_candidates",
+        _ => "SEARCH task_candidates USING PRIMARY KEY",
+    };
+    let txn = planning(db).await?;
+    for (name, query, args) in &by_key {
+        let text = plan_of(&txn, name, query, args).await?;
+        assert!(text.iter().any(|line| line.contains(key)), "{query} does not read the key: {text:?}");
+    }
+    let page = "SELECT task_id FROM task_candidates WHERE kind = $1 AND name = $2 ORDER BY due_at, task_id LIMIT 51";
+    let text = plan_of(&txn, "page", page, &["'group'", "'review'"]).await?;
+    assert!(text.iter().any(|line| line.contains("idx_task_candidates_by_due_at")), "{page}: {text:?}");
+    assert!(!text.iter().any(|line| line.contains("TEMP B-TREE") || line.contains("Sort")), "{page} sorts: {text:?}");
     txn.rollback().await
 }
 

@@ -270,9 +270,10 @@ fn task_rows(case_id: &str, task: TaskKey) -> sea_orm::UpdateMany<tasks::Entity>
 }
 
 /// The inbox rows of a case's task: `task_id = (the task's row id)`. A scalar subquery, not
-/// `IN (...)`: the planner then reads the rows by the primary key `(task_id, kind, name)`
-/// whatever else the statement filters on, where a join could be planned from the due-date
-/// index (`kind = ?` is its leading column) and read every row of a kind.
+/// `IN (...)`, so that the rows are read by the primary key `(task_id, kind, name)`: a join
+/// could be planned from the inbox index instead. That index leads with the name (the ninth
+/// migration), so a statement that adds only a kind, as replacing the `assignee` row does,
+/// cannot be read through it.
 fn of_task(case_id: &str, task: TaskKey) -> Expr {
     let id = Expr::SubQuery(None, Box::new(task_id_of(case_id, task).into()));
     ExprTrait::eq(Expr::col((task_candidates::Entity, task_candidates::Column::TaskId)), id)

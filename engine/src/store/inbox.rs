@@ -4,7 +4,7 @@
 //! (kind `group`), candidate user (`user`) or the user who holds it (`assignee`); rows leave
 //! when the task closes, and a claim or delegation replaces the `assignee` row. A group
 //! inbox and "my tasks" (a user's `assignee` rows) are the same query: one index range scan
-//! per scanned `(kind, name)` through `(kind, name, due_at, task_id)`, each stopped after a
+//! per scanned `(kind, name)` through `(name, kind, due_at, task_id)`, each stopped after a
 //! page, all in one statement, merged here, so that the cost of a page by due date does not
 //! grow with the number of open tasks. Due-date filters are checked on the candidate row;
 //! filters on state, flow or business key join the `tasks` row as the scan goes (a business
