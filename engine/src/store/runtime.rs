@@ -200,6 +200,10 @@ const MIGRATION_LOCK: i64 = 0x646f_636b_6574;
 /// How often a command is retried after losing an optimistic-concurrency race.
 const MAX_ATTEMPTS: u32 = 8;
 
+/// How long a pooled connection may sit idle before it is tested again on its way out of the
+/// pool (a server restart or a firewall that dropped it is then found before a read uses it).
+const IDLE_BEFORE_TEST: Duration = Duration::from_secs(10);
+
 impl Store {
     /// Connects. SQLite files are created if missing and run in WAL mode with
     /// `synchronous=FULL`, so an acknowledged command survives a power cut. A PostgreSQL
@@ -211,6 +215,10 @@ impl Store {
     pub async fn connect(config: StoreConfig) -> Result<Store, StoreError> {
         let mut options = ConnectOptions::new(sqlite_create(&config.url));
         options.sqlx_logging(false).connect_timeout(Duration::from_secs(10)).acquire_timeout(Duration::from_secs(30));
+        // A pooled connection is tested with a round trip before it is handed out only when it
+        // has been idle for a while (the pool's default tests every one: a round trip more on
+        // every read). A connection in steady use that breaks fails its next statement.
+        options.test_before_acquire_if_idle_for(IDLE_BEFORE_TEST);
         if config.url.starts_with("sqlite") {
             options.max_connections(4).map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(SqliteJournalMode::Wal)
