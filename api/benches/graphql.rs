@@ -27,6 +27,7 @@ mod support;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -80,9 +81,28 @@ impl Drop for Server {
     }
 }
 
-async fn gql(client: &reqwest::Client, url: &str, token: &str, query: &str, variables: Value) -> Value {
+/// The clients' bearer tokens, one per user, minted once: a client keeps its token (and the
+/// benchmark measures the server, not the signing of tokens).
+struct Tokens(HashMap<String, String>);
+
+impl Tokens {
+    /// Tokens for the handler who starts cases, every step's actor, and the chief who
+    /// publishes.
+    fn new() -> Tokens {
+        let mut users = vec![("h1".to_owned(), vec!["handler".to_owned()])];
+        users.extend(penalty::steps().into_iter().map(|(actor, _)| (actor.user, actor.groups)));
+        users.push(("chief".to_owned(), vec!["section_chief".to_owned()]));
+        Tokens(users.into_iter().map(|(user, roles)| (user.clone(), token(&user, &roles))).collect())
+    }
+
+    fn of(&self, user: &str) -> &str {
+        &self.0[user]
+    }
+}
+
+async fn gql(client: &reqwest::Client, url: &reqwest::Url, token: &str, query: &str, variables: Value) -> Value {
     let body: Value = client
-        .post(url)
+        .post(url.clone())
         .bearer_auth(token)
         .json(&json!({ "query": query, "variables": variables }))
         .send()
@@ -104,15 +124,20 @@ const COMPLETE: &str = "mutation($i: CompleteTaskInput!) { completeTask(input: $
 const PUBLISH: &str = "mutation($c: ID!) { recordPublication(input: {caseId: $c}) { status } }";
 
 /// One penalty case through the API; returns its completions.
-async fn one_case(client: &reqwest::Client, url: &str, bk: &str, latencies: &Mutex<Vec<Duration>>) -> usize {
-    let handler = token("h1", &["handler".to_owned()]);
-    let case = gql(client, url, &handler, START, json!({ "bk": bk })).await["startCase"]["caseId"].clone();
+async fn one_case(
+    client: &reqwest::Client,
+    url: &reqwest::Url,
+    tokens: &Tokens,
+    bk: &str,
+    latencies: &Mutex<Vec<Duration>>,
+) -> usize {
+    let case = gql(client, url, tokens.of("h1"), START, json!({ "bk": bk })).await["startCase"]["caseId"].clone();
     let mut completions = 0;
     for (actor, done) in penalty::steps() {
-        let token = token(&actor.user, &actor.groups);
-        let next = gql(client, url, &token, NEXT, json!({ "bk": bk })).await;
+        let token = tokens.of(&actor.user);
+        let next = gql(client, url, token, NEXT, json!({ "bk": bk })).await;
         let task = next["inbox"]["nodes"][0]["id"].clone();
-        gql(client, url, &token, CLAIM, json!({ "t": task })).await;
+        gql(client, url, token, CLAIM, json!({ "t": task })).await;
         let input = json!({
             "taskId": task,
             "outcome": done.outcome,
@@ -121,12 +146,11 @@ async fn one_case(client: &reqwest::Client, url: &str, bk: &str, latencies: &Mut
             "records": done.records.iter().map(|r| json!({ "kind": r.kind, "sha256": r.sha256, "size": r.size, "uri": r.uri })).collect::<Vec<_>>(),
         });
         let t = Instant::now();
-        gql(client, url, &token, COMPLETE, json!({ "i": input })).await;
+        gql(client, url, token, COMPLETE, json!({ "i": input })).await;
         latencies.lock().await.push(t.elapsed());
         completions += 1;
     }
-    let chief = token("chief", &["section_chief".to_owned()]);
-    gql(client, url, &chief, PUBLISH, json!({ "c": case })).await;
+    gql(client, url, tokens.of("chief"), PUBLISH, json!({ "c": case })).await;
     completions
 }
 
@@ -184,10 +208,11 @@ async fn session_load(store: &Store, clients: usize, seconds: u64) -> (f64, f64,
 
 async fn api_load(url: &str, clients: usize, seconds: u64) -> (f64, f64, Duration, Duration) {
     let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(64).build().expect("client");
-    let url = url.to_owned();
+    let url = reqwest::Url::parse(url).expect("the server's URL");
+    let tokens = std::sync::Arc::new(Tokens::new());
     run_clients(clients, seconds, move |c, n, latencies| {
-        let (client, url) = (client.clone(), url.clone());
-        async move { one_case(&client, &url, &format!("API-{c}-{n}"), &latencies).await }
+        let (client, url, tokens) = (client.clone(), url.clone(), tokens.clone());
+        async move { one_case(&client, &url, &tokens, &format!("API-{c}-{n}"), &latencies).await }
     })
     .await
 }
@@ -201,10 +226,11 @@ async fn api_inbox(url: &str, seeded: u64) -> (Duration, Duration) {
     let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
     let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("sign");
     let query = "{ inbox(first: 50) { edges { cursor node { id name due businessKey } } pageInfo { hasNextPage } } }";
+    let url = reqwest::Url::parse(url).expect("the server's URL");
     let mut samples = Vec::new();
     for i in 0..520 {
         let t = Instant::now();
-        let data = gql(&client, url, &token, query, json!({})).await;
+        let data = gql(&client, &url, &token, query, json!({})).await;
         if i >= 20 {
             samples.push(t.elapsed());
         }
