@@ -25,7 +25,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::indexes::create_indexes;
+use crate::indexes::{INBOX_INDEX as DUE_INDEX, create_inbox_index, create_indexes};
 use crate::m20261129_000005_partial_indexes::create_index;
 
 /// Moves "my tasks" onto inbox rows and drops the indexes a claim or completion had to update.
@@ -55,8 +55,6 @@ enum TaskCandidates {
 /// `task_candidates.due_at` of a task without a due date (the engine's `NO_DUE`).
 const NO_DUE: i64 = i64::MAX;
 
-const DUE_INDEX: &str = "idx_task_candidates_by_due_at";
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     /// In one transaction on every store.
@@ -78,11 +76,7 @@ impl MigrationTrait for Migration {
         for index in ["idx_task_candidates_by_priority", "idx_task_candidates_by_created_at", DUE_INDEX] {
             manager.drop_index(Index::drop().name(index).table(TaskCandidates::Table).to_owned()).await?;
         }
-        let (columns, include) = match manager.get_database_backend() {
-            DbBackend::Postgres => ("kind, name, due_at, task_id", " INCLUDE (priority, created_at)"),
-            _ => ("kind, name, due_at, task_id, priority, created_at", ""),
-        };
-        db.execute_unprepared(&format!("CREATE INDEX {DUE_INDEX} ON task_candidates ({columns}){include}")).await?;
+        create_inbox_index(manager, "kind, name").await?;
         if manager.get_database_backend() == DbBackend::Postgres {
             db.execute_unprepared("ALTER TABLE tasks SET (fillfactor = 70)").await?;
         }

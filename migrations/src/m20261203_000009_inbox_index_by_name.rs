@@ -22,29 +22,17 @@
 //! Going down, the index leads with `kind` again.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::indexes::{INBOX_INDEX, create_inbox_index};
 
 /// Rebuilds `idx_task_candidates_by_due_at` as `(name, kind, due_at, task_id)`.
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const DUE_INDEX: &str = "idx_task_candidates_by_due_at";
-
-/// Drops the inbox index and builds it again over `leading`, then the due date and the task, with
-/// the priority and creation time carried along (`INCLUDE` on PostgreSQL, trailing columns on
-/// SQLite).
+/// Drops the inbox index and builds it again over `leading`.
 async fn rebuild(manager: &SchemaManager<'_>, leading: &str) -> Result<(), DbErr> {
-    let db = manager.get_connection();
-    manager.drop_index(Index::drop().name(DUE_INDEX).table(Alias::new("task_candidates")).to_owned()).await?;
-    let (carried, include) = match manager.get_database_backend() {
-        DbBackend::Postgres => ("", " INCLUDE (priority, created_at)"),
-        _ => (", priority, created_at", ""),
-    };
-    db.execute_unprepared(&format!(
-        "CREATE INDEX {DUE_INDEX} ON task_candidates ({leading}, due_at, task_id{carried}){include}"
-    ))
-    .await?;
-    Ok(())
+    manager.drop_index(Index::drop().name(INBOX_INDEX).table(Alias::new("task_candidates")).to_owned()).await?;
+    create_inbox_index(manager, leading).await
 }
 
 #[async_trait::async_trait]
