@@ -148,6 +148,8 @@ async fn bench_store(name: &str, url: &str, pg_url: Option<&str>) {
             (3.0 * completions * seconds as f64).clamp(2_000.0, 40_000.0) as usize + store.config().cached_cases;
         let parked = park_cases(&store, to_park).await;
         let parked_n = parked.len();
+        // On stderr, so that a profiler can be started for the load alone.
+        eprintln!("parked {parked_n} cases; completing their tasks with {clients} clients for {seconds} s");
         let (own_before, server_before) = (cpu_time(None), server_cpu(pg_url));
         let (wal_before, steal_before) = (wal_written(&store).await, machine_ticks());
         let (alone, alone_p50, alone_p99, ran) = complete_parked(&store, clients, seconds, parked).await;

@@ -11,6 +11,7 @@
 //! - `effects`: the core's effects carried out on the tables.
 //! - `sqlite_writer`: the SQLite committer's own connection (statements run on its thread).
 //! - `pg_writer`: a PostgreSQL committer's own connection (a batch's statements pipelined).
+//! - `pg_wire`: the PostgreSQL wire protocol on that connection (a lot answered in one write).
 //! - [`audit`]: the hash-chained audit trail and its verification.
 //! - [`inbox`]: inbox queries (filters, sorts, keyset pages).
 //! - [`read`]: the read side (tasks, cases, timelines, definitions, incidents, the
@@ -31,6 +32,7 @@ pub mod error;
 pub mod feed;
 pub mod inbox;
 mod lot;
+mod pg_wire;
 mod pg_writer;
 mod prepared;
 pub mod read;

@@ -1,12 +1,12 @@
-//! A PostgreSQL committer's own connection, driven with `tokio-postgres` so that a batch's
-//! statements are pipelined.
+//! A PostgreSQL committer's own connection, on which a batch's statements are pipelined.
 //!
 //! Through the pool (`sqlx`), every statement is a round trip: sent, run, answered, and only
 //! then the next one sent. A batch of recorded commands (see `prepared`) does not need the
 //! answers one by one: its case writes can all be sent at once, and then the rest of the
-//! winners' statements at once, each lot read back in one go ([`CommandDb::run_all`]).
-//! PostgreSQL runs pipelined statements one after another exactly as if they had been sent
-//! separately, in the same transaction; only the waiting between them goes.
+//! winners' statements at once, each lot read back in one go ([`CommandDb::run_all`]). A
+//! batch made only of recorded commands goes as one lot that is its own transaction
+//! ([`PgConn::run_committing`]). The lots are spoken in the wire protocol directly (see
+//! `pg_wire`), each ended by one `Sync`, so that the server answers a lot in one write.
 //!
 //! The statements are the ones sea-orm builds for PostgreSQL. They are prepared once per
 //! connection with the parameter types of their values (as `sqlx` declares them), and kept;
@@ -14,17 +14,14 @@
 //!
 //! A committer's connection is its own: each committer task holds one [`PgWriter`], opens it
 //! when it first needs it and opens it again when it was closed (a restarted server, a broken
-//! network). It speaks without TLS, so it is used only where the pool would too: a server on
-//! this machine (loopback or a Unix socket) under `sslmode=prefer` (the default) or
-//! `disable`, or any server under `disable`. Elsewhere TLS is the pool's business, and the
-//! committers stay on the pool (see [`PgWriter::for_url`]).
+//! network, an exchange cut off halfway). It speaks without TLS, so it is used only where the
+//! pool would too: a server on this machine (loopback or a Unix socket) under
+//! `sslmode=prefer` (the default) or `disable`, or any server under `disable`. Elsewhere TLS
+//! is the pool's business, and the committers stay on the pool (see [`PgWriter::for_url`]).
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
 
 use sea_orm::sea_query::{SelectStatement, Value};
 use sea_orm::{DbBackend, DbErr, Statement};
@@ -32,9 +29,11 @@ use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::types::{ToSql, Type};
 
 use super::command_db::{CommandDb, CommandRow, LotFailed};
+use super::pg_wire::{Column, Wire, json_of};
 
-/// Prepared statements kept per connection; beyond this many, the cache starts over (the
-/// store's statements are a few dozen texts; lists of varying length add a few more).
+/// Prepared statements kept per connection; beyond this many, the connection is opened again
+/// with none (the store's statements are a few dozen texts; lists of varying length add a
+/// few more).
 const KEPT_STATEMENTS: usize = 512;
 
 /// A committer's connection to PostgreSQL, opened when first needed.
@@ -43,21 +42,25 @@ pub(crate) struct PgWriter {
     conn: tokio::sync::Mutex<Option<Arc<PgConn>>>,
 }
 
-/// An open connection and what it has prepared.
-pub(crate) struct PgConn {
-    client: tokio_postgres::Client,
-    statements: Mutex<HashMap<String, tokio_postgres::Statement>>,
-    /// A transaction was begun and not yet finished (its batch was abandoned): the next one
-    /// rolls it back first.
-    in_transaction: AtomicBool,
+/// A statement prepared on a connection.
+struct Kept {
+    /// Its name on the connection.
+    name: String,
+    /// Its parameters' types.
+    types: Vec<Type>,
+    /// The columns of its rows.
+    columns: Vec<Column>,
 }
 
-fn pg_err(e: tokio_postgres::Error) -> DbErr {
-    // `Display` of a server error is only "db error"; the server's words are in the source.
-    match e.as_db_error() {
-        Some(db) => DbErr::Custom(format!("postgres: {}: {}", db.code().code(), db)),
-        None => DbErr::Custom(format!("postgres: {e}")),
-    }
+/// An open connection and what it has prepared.
+pub(crate) struct PgConn {
+    wire: tokio::sync::Mutex<Wire>,
+    statements: Mutex<HashMap<String, Arc<Kept>>>,
+    /// How many statements have been named on the connection.
+    named: AtomicU64,
+    /// A transaction is open (a batch begun and not finished, or abandoned): the next batch
+    /// rolls it back first.
+    in_transaction: AtomicBool,
 }
 
 impl PgWriter {
@@ -100,54 +103,84 @@ impl PgWriter {
     pub(crate) async fn connection(&self) -> Result<Arc<PgConn>, DbErr> {
         let mut slot = self.conn.lock().await;
         if let Some(conn) = slot.as_ref()
-            && !conn.client.is_closed()
+            && conn.usable().await
         {
             if conn.in_transaction.load(Ordering::Acquire) {
                 conn.batch("ROLLBACK").await?;
             }
             return Ok(conn.clone());
         }
-        let (client, connection) = self.config.connect(tokio_postgres::NoTls).await.map_err(pg_err)?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::warn!(error = %e, "a committer's PostgreSQL connection closed");
-            }
+        let wire = Wire::connect(&self.config).await?;
+        let conn = Arc::new(PgConn {
+            wire: tokio::sync::Mutex::new(wire),
+            statements: Mutex::new(HashMap::new()),
+            named: AtomicU64::new(0),
+            in_transaction: AtomicBool::new(false),
         });
-        let conn =
-            Arc::new(PgConn { client, statements: Mutex::new(HashMap::new()), in_transaction: AtomicBool::new(false) });
         *slot = Some(conn.clone());
         Ok(conn)
     }
 }
 
 impl PgConn {
+    /// Whether the connection can take the next batch: its last exchange ran to its end, the
+    /// server has not closed it meanwhile, and it has room for more prepared statements.
+    async fn usable(&self) -> bool {
+        self.kept().len() < KEPT_STATEMENTS && self.wire.lock().await.is_open()
+    }
+
     /// Runs SQL without parameters (`BEGIN`, `COMMIT`, `ROLLBACK`), keeping track of whether a
     /// transaction is open.
     pub(crate) async fn batch(&self, sql: &str) -> Result<(), DbErr> {
-        let opens = sql.eq_ignore_ascii_case("BEGIN");
-        let result = self.client.batch_execute(sql).await.map_err(pg_err);
-        // A failed COMMIT or ROLLBACK still ends the transaction; a failed BEGIN opens none.
-        self.in_transaction.store(opens && result.is_ok(), Ordering::Release);
-        result
+        let mut wire = self.wire.lock().await;
+        let (failed, open) = wire.simple(sql).await?;
+        self.in_transaction.store(open, Ordering::Release);
+        failed.map_or(Ok(()), Err)
     }
 
-    /// The statement prepared for `stmt`'s text and parameter types.
-    async fn prepared(&self, stmt: &Statement) -> Result<tokio_postgres::Statement, DbErr> {
-        if let Some(kept) = self.kept().get(&stmt.sql) {
-            return Ok(kept.clone());
-        }
-        let types = values(stmt).iter().map(param_type).collect::<Result<Vec<_>, _>>()?;
-        let prepared = self.client.prepare_typed(&stmt.sql, &types).await.map_err(pg_err)?;
-        let mut kept = self.kept();
-        if kept.len() >= KEPT_STATEMENTS {
-            kept.clear();
-        }
-        kept.insert(stmt.sql.clone(), prepared.clone());
-        Ok(prepared)
-    }
-
-    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<String, tokio_postgres::Statement>> {
+    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Kept>>> {
         self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The prepared statement for each of `stmts` (by text and parameter types), those not
+    /// yet prepared prepared together first (one round trip). A failure is given with the
+    /// position of the statement it belongs to.
+    async fn prepared(&self, wire: &mut Wire, stmts: &[&Statement]) -> Result<Vec<Arc<Kept>>, (usize, DbErr)> {
+        let mut found: Vec<Option<Arc<Kept>>> = {
+            let kept = self.kept();
+            stmts.iter().map(|s| kept.get(&s.sql).cloned()).collect()
+        };
+        // The texts to prepare, each once, with the first position it has in the lot.
+        let mut missing: Vec<(usize, String, Vec<Type>)> = Vec::new();
+        for (k, stmt) in stmts.iter().enumerate() {
+            if found[k].is_some() || missing.iter().any(|(at, _, _)| stmts[*at].sql == stmt.sql) {
+                continue;
+            }
+            let types = values(stmt).iter().map(param_type).collect::<Result<Vec<_>, _>>().map_err(|e| (k, e))?;
+            let name = format!("s{}", self.named.fetch_add(1, Ordering::Relaxed));
+            missing.push((k, name, types));
+        }
+        if !missing.is_empty() {
+            let list: Vec<(&str, &str, &[Type])> = missing
+                .iter()
+                .map(|(k, name, types)| (name.as_str(), stmts[*k].sql.as_str(), types.as_slice()))
+                .collect();
+            let described = wire.prepare(&list).await.map_err(|(at, e)| (missing.get(at).map_or(0, |m| m.0), e))?;
+            let mut kept = self.kept();
+            for ((k, name, types), columns) in missing.into_iter().zip(described) {
+                kept.insert(stmts[k].sql.clone(), Arc::new(Kept { name, types, columns }));
+            }
+            for (slot, stmt) in found.iter_mut().zip(stmts) {
+                if slot.is_none() {
+                    *slot = kept.get(&stmt.sql).cloned();
+                }
+            }
+        }
+        found
+            .into_iter()
+            .enumerate()
+            .map(|(k, f)| f.ok_or((k, DbErr::Custom("a statement was not prepared".into()))))
+            .collect()
     }
 
     /// Runs a lot of statements (after a `BEGIN` if `begin`), sending every statement before
@@ -157,53 +190,46 @@ impl PgConn {
         self.run_framed(begin, stmts, false).await
     }
 
-    /// Runs a whole transaction in one lot: `BEGIN`, the statements, `COMMIT`. It committed
-    /// when this answers `Ok`. When a statement fails, those after it fail too (the server has
-    /// aborted the transaction) and the `COMMIT` rolls it back; a failure of the `COMMIT`
-    /// itself is the transaction's (`at: None`).
+    /// Runs a whole transaction in one lot: the statements between two `Sync`s, which the
+    /// server runs as one transaction and commits at the second. It committed when this
+    /// answers `Ok`. When a statement fails, the server skips those after it and rolls the
+    /// transaction back; a failure of the commit itself is the transaction's (`at: None`).
     pub(crate) async fn run_committing(&self, stmts: &[&Statement]) -> Result<(), LotFailed> {
-        let result = self.run_framed(true, stmts, true).await;
-        // Every answer was read, the `COMMIT`'s last: the transaction is over either way.
-        self.in_transaction.store(false, Ordering::Release);
-        match result {
+        match self.run_framed(false, stmts, true).await {
             Err(LotFailed { at: Some(k), error }) if k == stmts.len() => Err(LotFailed { at: None, error }),
             other => other.map(|_| ()),
         }
     }
 
-    /// [`run_lot`](Self::run_lot), with a `COMMIT` after the statements if `commit` (whose
-    /// failure is reported at the position after the last statement).
+    /// [`run_lot`](Self::run_lot), or with `commit` a lot that is a transaction of its own
+    /// (whose commit's failure is reported at the position after the last statement).
     async fn run_framed(&self, begin: bool, stmts: &[&Statement], commit: bool) -> Result<Vec<u64>, LotFailed> {
-        let plain = |sql: &str| Statement { sql: sql.to_owned(), values: None, db_backend: DbBackend::Postgres };
-        let (opening, closing) = (plain("BEGIN"), plain("COMMIT"));
-        let skip = usize::from(begin);
-        let all: Vec<&Statement> = begin
-            .then_some(&opening)
-            .into_iter()
-            .chain(stmts.iter().copied())
-            .chain(commit.then_some(&closing))
-            .collect();
+        let opening = Statement { sql: "BEGIN".to_owned(), values: None, db_backend: DbBackend::Postgres };
+        // A lot that commits runs in the transaction the server opens for it; one that does
+        // not leaves its explicit `BEGIN` open.
+        let skip = usize::from(begin && !commit);
+        let all: Vec<&Statement> = (skip == 1).then_some(&opening).into_iter().chain(stmts.iter().copied()).collect();
         // A failure at the `BEGIN` is the transaction's; the others are their statement's.
         let failed = |k: usize, error: DbErr| LotFailed { at: k.checked_sub(skip), error };
-        if begin {
-            self.in_transaction.store(true, Ordering::Release);
+        let mut wire = self.wire.lock().await;
+        let kept = self.prepared(&mut wire, &all).await.map_err(|(k, e)| failed(k, e))?;
+        for (k, (stmt, kept)) in all.iter().zip(&kept).enumerate() {
+            let added = params(stmt).and_then(|params| wire.add(&kept.name, &kept.types, &refs(&params)));
+            if let Err(e) = added {
+                wire.discard();
+                return Err(failed(k, e));
+            }
         }
-        let prepared = in_order(all.iter().map(|s| self.prepared(s)).collect()).await;
-        let prepared: Vec<_> =
-            prepared.into_iter().enumerate().map(|(k, p)| p.map_err(|e| failed(k, e))).collect::<Result<_, _>>()?;
-        let params: Vec<_> =
-            all.iter().enumerate().map(|(k, s)| params(s).map_err(|e| failed(k, e))).collect::<Result<_, _>>()?;
-        let refs: Vec<_> = params.iter().map(|p| refs(p)).collect();
-        let runs = prepared.iter().zip(&refs).map(|(p, r)| self.client.execute(p, r)).collect();
-        let counts = in_order(runs).await;
-        let mut counts: Vec<u64> = counts
-            .into_iter()
-            .enumerate()
-            .map(|(k, c)| c.map_err(|e| failed(k, pg_err(e))))
-            .collect::<Result<_, _>>()?;
-        counts.drain(..skip);
-        counts.truncate(stmts.len());
-        Ok(counts)
+        let answer = wire.run().await.map_err(|error| LotFailed { at: None, error })?;
+        self.in_transaction.store(answer.in_transaction, Ordering::Release);
+        if let Some((k, error)) = answer.failed {
+            return Err(failed(k, error));
+        }
+        if answer.done.len() != all.len() {
+            let error = DbErr::Custom("postgres: fewer answers than statements".into());
+            return Err(LotFailed { at: None, error });
+        }
+        Ok(answer.done.iter().skip(skip).map(|done| done.rows).collect())
     }
 }
 
@@ -242,9 +268,8 @@ impl CommandDb for PgConn {
     }
 
     async fn run_built(&self, stmt: &Statement) -> Result<u64, DbErr> {
-        let prepared = self.prepared(stmt).await?;
-        let params = params(stmt)?;
-        self.client.execute(&prepared, &refs(&params)).await.map_err(pg_err)
+        let counts = self.run_framed(false, &[stmt], false).await.map_err(|failed| failed.error)?;
+        Ok(counts.first().copied().unwrap_or(0))
     }
 
     async fn run_all(&self, stmts: &[&Statement]) -> Result<Vec<u64>, LotFailed> {
@@ -253,44 +278,26 @@ impl CommandDb for PgConn {
 
     async fn first_row<M: CommandRow>(&self, stmt: &SelectStatement) -> Result<Option<M>, DbErr> {
         let stmt = DbBackend::Postgres.build(stmt);
-        let prepared = self.prepared(&stmt).await?;
+        let mut wire = self.wire.lock().await;
+        let kept = self.prepared(&mut wire, &[&stmt]).await.map_err(|(_, e)| e)?.remove(0);
         let params = params(&stmt)?;
-        let Some(row) = self.client.query_opt(&prepared, &refs(&params)).await.map_err(pg_err)? else {
+        wire.add(&kept.name, &kept.types, &refs(&params))?;
+        let answer = wire.run().await?;
+        self.in_transaction.store(answer.in_transaction, Ordering::Release);
+        if let Some((_, error)) = answer.failed {
+            return Err(error);
+        }
+        let Some(row) = answer.done.into_iter().next().and_then(|done| done.first) else {
             return Ok(None);
         };
-        let mut object = serde_json::Map::with_capacity(row.len());
-        for (i, column) in row.columns().iter().enumerate() {
-            object.insert(column.name().to_owned(), json_of(&row, i, column.type_())?);
+        let mut object = serde_json::Map::with_capacity(kept.columns.len());
+        for (i, column) in kept.columns.iter().enumerate() {
+            object.insert(column.name.clone(), json_of(&row, i, column)?);
         }
         serde_json::from_value(serde_json::Value::Object(object))
             .map(Some)
             .map_err(|e| DbErr::Type(format!("postgres row: {e}")))
     }
-}
-
-/// Runs futures that each send one request on the connection when first polled: all are
-/// polled once, in order (so the requests go out in order, back to back), then each is
-/// awaited in order.
-async fn in_order<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut done: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        for (future, slot) in futures.iter_mut().zip(done.iter_mut()) {
-            if let Poll::Ready(out) = future.as_mut().poll(cx) {
-                *slot = Some(out);
-            }
-        }
-        Poll::Ready(())
-    })
-    .await;
-    let mut outputs = Vec::with_capacity(futures.len());
-    for (future, slot) in futures.into_iter().zip(done) {
-        outputs.push(match slot {
-            Some(out) => out,
-            None => future.await,
-        });
-    }
-    outputs
 }
 
 fn values(stmt: &Statement) -> &[Value] {
@@ -345,27 +352,6 @@ fn refs<'a>(params: &'a [Param<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
     params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
 }
 
-/// A column's value as JSON, for deserializing the model.
-fn json_of(row: &tokio_postgres::Row, i: usize, ty: &Type) -> Result<serde_json::Value, DbErr> {
-    fn get<'a, T: tokio_postgres::types::FromSql<'a> + Into<serde_json::Value>>(
-        row: &'a tokio_postgres::Row,
-        i: usize,
-    ) -> Result<serde_json::Value, DbErr> {
-        let value: Option<T> = row.try_get(i).map_err(|e| DbErr::Type(format!("postgres column {i}: {e}")))?;
-        Ok(value.map_or(serde_json::Value::Null, Into::into))
-    }
-    match *ty {
-        Type::BOOL => get::<bool>(row, i),
-        Type::INT2 => get::<i16>(row, i),
-        Type::INT4 => get::<i32>(row, i),
-        Type::INT8 => get::<i64>(row, i),
-        Type::FLOAT4 => get::<f32>(row, i),
-        Type::FLOAT8 => get::<f64>(row, i),
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => get::<String>(row, i),
-        _ => Err(DbErr::Type(format!("postgres column {i} has a type the committer does not read: {ty}"))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use sea_orm::sea_query::{Expr, Query};
@@ -404,9 +390,14 @@ mod tests {
         let lot = merged_lot(&commands);
         let stmts: Vec<&Statement> = lot.iter().map(|laid| laid.stmt.as_ref()).collect();
         assert_eq!(conn.run_lot(false, &stmts).await.expect("the merged inserts run"), [8, 8]);
-        let rows = conn.client.query("SELECT a, b FROM t ORDER BY a", &[]).await.expect("t");
-        let t: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-        assert_eq!(t, [1, 2, 3, 4, 11, 12, 13, 14].map(|a| (a, if a > 10 { "y" } else { "x" }.to_owned())));
+        #[derive(sea_orm::FromQueryResult, serde::Deserialize)]
+        struct Rows {
+            t: String,
+        }
+        let all =
+            Query::select().expr_as(Expr::cust("string_agg(a || ':' || b, ',' ORDER BY a)"), "t").from("t").to_owned();
+        let rows: Rows = conn.first_row(&all).await.expect("t").expect("a row");
+        assert_eq!(rows.t, "1:x,2:x,3:x,4:x,11:y,12:y,13:y,14:y");
         conn.batch("DROP TABLE t; DROP TABLE s").await.expect("drop");
     }
 
@@ -546,14 +537,58 @@ mod tests {
         let first: Session = conn.first_row(&pid_query).await.expect("pid").expect("row");
         let ended = Query::select().expr(Expr::cust("pg_terminate_backend(pg_backend_pid())")).to_owned();
         assert!(conn.first_row::<Session>(&ended).await.is_err(), "the server ended the session");
-        for _ in 0..100 {
-            if conn.client.is_closed() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
         let again = writer.connection().await.expect("opened again");
         let second: Session = again.first_row(&pid_query).await.expect("pid").expect("row");
         assert_ne!(first.pid, second.pid, "a new session");
+        // Ended from elsewhere while idle: the next batch finds it closed before it sends
+        // anything, and gets a new session.
+        let other = writer.another().connection().await.expect("another connection");
+        #[derive(sea_orm::FromQueryResult, serde::Deserialize)]
+        struct Ended {
+            ended: bool,
+        }
+        let end =
+            Query::select().expr_as(Expr::cust(format!("pg_terminate_backend({})", second.pid)), "ended").to_owned();
+        let ended: Ended = other.first_row(&end).await.expect("ended").expect("row");
+        assert!(ended.ended);
+        let mut third = second.pid;
+        for _ in 0..100 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            let conn = writer.connection().await.expect("a connection");
+            if !Arc::ptr_eq(&conn, &again) {
+                third = conn.first_row::<Session>(&pid_query).await.expect("pid").expect("row").pid;
+                break;
+            }
+        }
+        assert_ne!(third, second.pid, "the ended session was noticed and replaced");
+    }
+
+    #[tokio::test]
+    async fn a_whole_lot_is_one_transaction_answered_in_one_write() {
+        let Some(writer) = writer().await else { return };
+        let conn = writer.connection().await.expect("connection");
+        keys_table(&conn).await;
+        let (a, b) = (insert_key("w-a", None), insert_key("w-b", None));
+        conn.run_committing(&[&a, &b]).await.expect("committed");
+        assert!(!conn.in_transaction.load(Ordering::Acquire), "no transaction is left open");
+        // The same keys again: the first insert fails, the server skips the second, and the
+        // transaction is rolled back; the connection takes the next lot.
+        let c = insert_key("w-c", None);
+        let failed = conn.run_committing(&[&c, &a, &b]).await.expect_err("a duplicate key");
+        assert_eq!(failed.at, Some(1));
+        let kept = idempotency_keys::Entity::find_by_id("w-c".to_owned()).first_in(&*conn).await.expect("read");
+        assert_eq!(kept, None, "the failed lot left nothing");
+        let read = idempotency_keys::Entity::find_by_id("w-b".to_owned()).first_in(&*conn).await.expect("read");
+        assert!(read.is_some(), "the first lot was committed");
+        // A value that cannot be bound as its statement's type fails before anything is sent.
+        let bad = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT $1::int4 AS n",
+            [Value::BigUnsigned(Some(u64::MAX))],
+        );
+        let failed = conn.run_committing(&[&c, &bad]).await.expect_err("a value too large");
+        assert_eq!(failed.at, Some(1));
+        let kept = idempotency_keys::Entity::find_by_id("w-c".to_owned()).first_in(&*conn).await.expect("read");
+        assert_eq!(kept, None, "nothing of the lot ran");
     }
 }
