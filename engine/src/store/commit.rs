@@ -32,8 +32,8 @@ trait BatchTxn: CommandDb + Send + Sized {
     async fn commit(self) -> Result<(), DbErr>;
     async fn rollback(self) -> Result<(), DbErr>;
 
-    /// The connection, when it can run a whole batch of recorded commands with its `BEGIN`
-    /// and `COMMIT` in one lot (`prepared::run_whole`) and nothing has run in this transaction yet.
+    /// The connection, when it can run a whole batch of recorded commands in one lot that is
+    /// its own transaction (`prepared::run_whole`) and nothing has run in this transaction yet.
     fn whole_lots(&self) -> Option<&PgConn> {
         None
     }
@@ -246,8 +246,8 @@ async fn run_batch<T: BatchTxn, F: Future<Output = Result<T, DbErr>>>(
     'attempt: loop {
         let txn = begin().await?;
         let mut staged = Staged::default();
-        // A batch of recorded commands only, on a connection that pipelines: one lot, `COMMIT`
-        // included. Nothing of it was written when it fails.
+        // A batch of recorded commands only, on a connection that pipelines: one lot, its
+        // commit included. Nothing of it was written when it fails.
         if let Some(conn) = txn.whole_lots()
             && let Some(taken) = wholly_recorded(batch, &failed, &stale)
         {

@@ -142,7 +142,7 @@ impl PgConn {
         self.statements.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The prepared statement for each of `stmts` (by text and parameter types), those not
+    /// The prepared statement for each of `stmts` (by its text), those not
     /// yet prepared prepared together first (one round trip). A failure is given with the
     /// position of the statement it belongs to.
     async fn prepared(&self, wire: &mut Wire, stmts: &[&Statement]) -> Result<Vec<Arc<Kept>>, (usize, DbErr)> {
@@ -243,7 +243,7 @@ pub(crate) fn is_loopback(host: &str) -> bool {
 
 /// A case write that fails when it is stale: the version-guarded `UPDATE` of a case, made to
 /// raise an error (division by zero, SQLSTATE 22012, which no statement of the store raises
-/// otherwise) when it matched no row. In a lot that ends with its `COMMIT`, a stale write must
+/// otherwise) when it matched no row. In a lot that is its own transaction, a stale write must
 /// stop the transaction: the command's other statements follow it in the same lot, before
 /// its count could be read. An `INSERT` (a new case) is never stale and is left as it is.
 pub(crate) fn guarded(write: &Statement) -> Statement {

@@ -15,8 +15,8 @@
 //! and runs the command the usual way (`runtime::apply_command`), from the case as its
 //! transaction sees it. So a recording changes how fast a command runs, never what it does.
 //!
-//! On a PostgreSQL committer, a batch made only of recorded commands runs whole in one lot with
-//! its `BEGIN` and `COMMIT` ([`run_whole`]); there a stale recording fails its case write, the
+//! On a PostgreSQL committer, a batch made only of recorded commands runs whole in one lot that
+//! is its own transaction ([`run_whole`]); there a stale recording fails its case write, the
 //! transaction rolls back, and the batch runs again with that command worked out in it.
 //!
 //! A command is worked out in the transaction instead when it needs to read the database: a
@@ -269,9 +269,9 @@ pub(crate) fn wholly_recorded<'a>(
 }
 
 /// Runs a batch of recorded commands ([`wholly_recorded`]) as one transaction in one lot on a
-/// PostgreSQL committer's connection: `BEGIN`, each command's case write (made to fail when
-/// stale, see [`guarded`]), the other statements (laid out with their inserts merged if
-/// `merge`, see `lot`), `COMMIT`; a round trip for the whole batch. The case writes go in
+/// PostgreSQL committer's connection: each command's case write (made to fail when stale, see
+/// [`guarded`]), the other statements (laid out with their inserts merged if `merge`, see
+/// `lot`), committed together ([`PgConn::run_committing`]); a round trip for the whole batch. The case writes go in
 /// the order of the cases' ids, as in [`run_together`]. Nothing was written when it fails.
 pub(crate) async fn run_whole(
     conn: &PgConn,
