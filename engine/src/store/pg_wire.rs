@@ -130,7 +130,12 @@ impl Wire {
     /// # Errors
     /// When no host answers, or the server refuses the login.
     pub(crate) async fn connect(config: &tokio_postgres::Config) -> Result<Wire, DbErr> {
-        let user = config.get_user().ok_or_else(|| DbErr::Custom("postgres: the URL names no user".into()))?;
+        // No user in the URL: the operating system's, as `libpq` (and the pool) would log in.
+        let user = match config.get_user() {
+            Some(user) => user.to_owned(),
+            None => whoami::username().map_err(|e| DbErr::Custom(format!("postgres: the URL names no user: {e}")))?,
+        };
+        let user = user.as_str();
         let ports = config.get_ports();
         let mut last = DbErr::Custom("postgres: the URL names no host".into());
         for (i, host) in config.get_hosts().iter().enumerate() {

@@ -401,6 +401,17 @@ mod tests {
         conn.batch("DROP TABLE t; DROP TABLE s").await.expect("drop");
     }
 
+    #[tokio::test]
+    async fn a_url_without_a_user_logs_in_as_the_pool_would() {
+        if writer().await.is_none() {
+            return;
+        }
+        let url = "postgres://127.0.0.1:5432/test";
+        let pool = sea_orm::Database::connect(url).await;
+        let own = PgWriter::for_url(url).expect("a plain URL").connection().await;
+        assert_eq!(pool.is_ok(), own.is_ok(), "the pool: {:?}; the committer: {:?}", pool.err(), own.err());
+    }
+
     #[test]
     fn committers_speak_plainly_only_where_the_pool_would() {
         let own = |url: &str| PgWriter::for_url(url).is_some();
