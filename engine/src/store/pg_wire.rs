@@ -83,6 +83,19 @@ pub(crate) struct Wire {
     settled: bool,
 }
 
+impl Drop for Wire {
+    /// Says goodbye (`Terminate`) if the socket takes it at once, so that the server ends the
+    /// session without logging a lost client.
+    fn drop(&mut self) {
+        let mut bye = BytesMut::new();
+        frontend::terminate(&mut bye);
+        let _ = match &self.stream {
+            Stream::Tcp(s) => s.try_write(&bye),
+            Stream::Unix(s) => s.try_write(&bye),
+        };
+    }
+}
+
 /// An error the server sent, as `DbErr` text: `postgres: <SQLSTATE>: <severity>: <message>`
 /// (and its detail and hint, when given).
 fn server_error(body: &ErrorResponseBody) -> DbErr {
@@ -314,8 +327,11 @@ impl Wire {
     /// # Errors
     /// When the connection breaks.
     pub(crate) async fn simple(&mut self, sql: &str) -> Result<(Option<DbErr>, bool), DbErr> {
+        if let Err(e) = frontend::query(sql, &mut self.write) {
+            self.write.clear();
+            return Err(io_err(e));
+        }
         self.settled = false;
-        frontend::query(sql, &mut self.write).map_err(io_err)?;
         self.send().await?;
         let mut failed = None;
         loop {
@@ -337,13 +353,17 @@ impl Wire {
         &mut self,
         statements: &[(&str, &str, &[Type])],
     ) -> Result<Vec<Vec<Column>>, (usize, DbErr)> {
-        self.settled = false;
-        for (name, sql, types) in statements {
-            frontend::parse(name, sql, types.iter().map(Type::oid), &mut self.write).map_err(|e| (0, io_err(e)))?;
-            frontend::describe(b'S', name, &mut self.write).map_err(|e| (0, io_err(e)))?;
+        for (k, (name, sql, types)) in statements.iter().enumerate() {
+            let encoded = frontend::parse(name, sql, types.iter().map(Type::oid), &mut self.write)
+                .and_then(|()| frontend::describe(b'S', name, &mut self.write));
+            if let Err(e) = encoded {
+                self.write.clear();
+                return Err((k, io_err(e)));
+            }
         }
         frontend::sync(&mut self.write);
         let at = statements.len();
+        self.settled = false;
         self.send().await.map_err(|e| (0, e))?;
         let mut described = Vec::with_capacity(statements.len());
         let mut failed = None;
