@@ -131,6 +131,12 @@ fn protocol(what: &str) -> DbErr {
     DbErr::Custom(format!("postgres: the server sent {what} where the committer did not expect it"))
 }
 
+/// Whether the server may send `message` at any time, between the answers to requests
+/// (notices, parameter changes, notifications); nothing the committer waits for.
+fn comes_any_time(message: &Message) -> bool {
+    matches!(message, Message::NoticeResponse(_) | Message::ParameterStatus(_) | Message::NotificationResponse(_))
+}
+
 /// The row count a `CommandComplete` tag ends with (`INSERT 0 5`, `UPDATE 3`, `SELECT 1`),
 /// or 0 (`BEGIN`).
 fn rows_of(tag: &str) -> u64 {
@@ -288,9 +294,7 @@ impl Wire {
         }
         loop {
             match Message::parse(&mut self.read) {
-                Ok(Some(
-                    Message::NoticeResponse(_) | Message::ParameterStatus(_) | Message::NotificationResponse(_),
-                )) => {}
+                Ok(Some(message)) if comes_any_time(&message) => {}
                 Ok(None) => return true,
                 _ => return false,
             }
@@ -309,7 +313,7 @@ impl Wire {
     async fn next(&mut self) -> Result<Message, DbErr> {
         loop {
             match Message::parse(&mut self.read).map_err(io_err)? {
-                Some(Message::NoticeResponse(_) | Message::ParameterStatus(_) | Message::NotificationResponse(_)) => {}
+                Some(message) if comes_any_time(&message) => {}
                 Some(message) => return Ok(message),
                 None => {
                     if self.stream.read_buf(&mut self.read).await.map_err(io_err)? == 0 {
@@ -470,19 +474,30 @@ impl Wire {
     }
 }
 
-/// The value of column `i` of a row in the binary format, as JSON (for deserializing a
-/// model), for the column types the store's tables use.
-pub(crate) fn json_of(row: &DataRowBody, i: usize, column: &Column) -> Result<serde_json::Value, DbErr> {
+/// A row in the binary format as a JSON object of its columns (for deserializing a model),
+/// for the column types the store's tables use.
+pub(crate) fn row_object(
+    row: &DataRowBody,
+    columns: &[Column],
+) -> Result<serde_json::Map<String, serde_json::Value>, DbErr> {
+    let mut object = serde_json::Map::with_capacity(columns.len());
+    let mut ranges = row.ranges();
+    for column in columns {
+        let range = ranges.next().map_err(io_err)?.ok_or_else(|| protocol("a row shorter than its description"))?;
+        let value = match range {
+            Some(range) => value_of(&row.buffer()[range], column)?,
+            None => serde_json::Value::Null,
+        };
+        object.insert(column.name.clone(), value);
+    }
+    Ok(object)
+}
+
+/// A column's value in the binary format, as JSON.
+fn value_of(raw: &[u8], column: &Column) -> Result<serde_json::Value, DbErr> {
     use tokio_postgres::types::FromSql;
     let bad =
         |e: Box<dyn std::error::Error + Sync + Send>| DbErr::Type(format!("postgres column {}: {e}", column.name));
-    let mut ranges = row.ranges();
-    let mut range = None;
-    for _ in 0..=i {
-        range = ranges.next().map_err(io_err)?.ok_or_else(|| protocol("a row shorter than its description"))?;
-    }
-    let Some(range) = range else { return Ok(serde_json::Value::Null) };
-    let raw = &row.buffer()[range];
     let ty = &column.ty;
     Ok(match *ty {
         Type::BOOL => bool::from_sql(ty, raw).map_err(bad)?.into(),

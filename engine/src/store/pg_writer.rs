@@ -29,7 +29,7 @@ use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::types::{ToSql, Type};
 
 use super::command_db::{CommandDb, CommandRow, LotFailed};
-use super::pg_wire::{Column, Wire, json_of};
+use super::pg_wire::{Column, Wire, row_object};
 
 /// Prepared statements kept per connection; beyond this many, the connection is opened again
 /// with none (the store's statements are a few dozen texts; lists of varying length add a
@@ -290,11 +290,7 @@ impl CommandDb for PgConn {
         let Some(row) = answer.done.into_iter().next().and_then(|done| done.first) else {
             return Ok(None);
         };
-        let mut object = serde_json::Map::with_capacity(kept.columns.len());
-        for (i, column) in kept.columns.iter().enumerate() {
-            object.insert(column.name.clone(), json_of(&row, i, column)?);
-        }
-        serde_json::from_value(serde_json::Value::Object(object))
+        serde_json::from_value(serde_json::Value::Object(row_object(&row, &kept.columns)?))
             .map(Some)
             .map_err(|e| DbErr::Type(format!("postgres row: {e}")))
     }
