@@ -37,20 +37,39 @@ pub fn chain_hash(prev_hash: &str, entry: &AuditEntry<'_>) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// An entry's row in the log, chained: what [`log_row`] makes and the command writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LogRow {
+    /// The case.
+    pub case_id: String,
+    /// Position in the case's chain.
+    pub seq: i64,
+    /// When.
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub kind: String,
+    /// Detail JSON.
+    pub detail: String,
+    /// The previous entry's hash.
+    pub prev_hash: String,
+    /// This entry's hash.
+    pub hash: String,
+}
+
 /// The log row of `entry` chained to `prev_hash`, and its hash (the case's new chain head).
-pub(crate) fn log_row(entry: &AuditEntry<'_>, prev_hash: &str) -> (super::entity::audit_log::ActiveModel, String) {
-    use sea_orm::Set;
+pub(crate) fn log_row(entry: &AuditEntry<'_>, prev_hash: &str) -> (LogRow, String) {
     let hash = chain_hash(prev_hash, entry);
-    let row = super::entity::audit_log::ActiveModel {
-        case_id: Set(entry.case_id.to_owned()),
-        seq: Set(entry.seq),
-        at: Set(entry.at),
-        actor: Set(entry.actor.to_owned()),
-        kind: Set(entry.kind.to_owned()),
-        detail: Set(entry.detail.to_owned()),
-        prev_hash: Set(prev_hash.to_owned()),
-        hash: Set(hash.clone()),
-        ..Default::default()
+    let row = LogRow {
+        case_id: entry.case_id.to_owned(),
+        seq: entry.seq,
+        at: entry.at,
+        actor: entry.actor.to_owned(),
+        kind: entry.kind.to_owned(),
+        detail: entry.detail.to_owned(),
+        prev_hash: prev_hash.to_owned(),
+        hash: hash.clone(),
     };
     (row, hash)
 }

@@ -38,6 +38,12 @@ pub(crate) trait CommandDb: Sync {
     /// Runs a built statement that returns no rows; how many rows it changed.
     async fn run_built(&self, stmt: &Statement) -> Result<u64, DbErr>;
 
+    /// Runs a built statement that returns no rows, given away (one that is kept, not run, is
+    /// then not copied); how many rows it changed.
+    async fn run_owned(&self, stmt: Statement) -> Result<u64, DbErr> {
+        self.run_built(&stmt).await
+    }
+
     /// Runs a statement that returns no rows; how many rows it changed.
     async fn run_statement<S: StatementBuilder + Sync>(&self, stmt: &S) -> Result<u64, DbErr> {
         self.run_built(&self.backend().build(stmt)).await

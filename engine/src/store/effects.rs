@@ -1,14 +1,15 @@
 //! Carrying out the core's effects on the tables, inside the command's transaction.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query, SelectStatement, UnionType};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SelectStatement};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::command_db::{CommandDb, RunIn};
 
-use super::entity::{evidence_records, incidents, jobs, outbox, publications, task_candidates, tasks};
+use super::entity::{incidents, jobs, outbox, task_candidates, tasks};
 use super::error::StoreError;
 use super::inbox::{ASSIGNEE, GROUP, NO_DUE, USER};
 use super::runtime::LoadedDefinition;
+use super::statements::{self, NewTask};
 use crate::core::{Command, Effect, RecordRef, TaskKey};
 use crate::model::Candidates;
 use crate::time::Timestamp;
@@ -39,15 +40,8 @@ pub(crate) async fn apply_effects(
     // are in its state; its next one is on its row, which the command's case update wrote.)
     match command {
         Command::Published { publication } => {
-            // The decision is public now (行政执法公示): the publication leaves the queue of
-            // those awaiting it. A late or repeated report changes nothing.
-            publications::Entity::update_many()
-                .col_expr(publications::Column::PublishedAt, Expr::value(at.0))
-                .filter(publications::Column::CaseId.eq(case_id))
-                .filter(publications::Column::PublicationKey.eq(publication.0 as i32))
-                .filter(publications::Column::PublishedAt.is_null())
-                .run_in(txn)
-                .await?;
+            // The decision is public now (行政执法公示).
+            txn.run_owned(statements::publication_made(txn.backend(), case_id, publication.0, at)).await?;
         }
         Command::JobSucceeded { job, .. } | Command::JobFailed { job, .. } => {
             jobs::Entity::delete_many()
@@ -70,54 +64,37 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
     match effect {
         Effect::CreateTask { task, node, instance: _, candidates, assignee, priority, due } => {
             let n = flow.node(*node);
-            tasks::Entity::insert(tasks::ActiveModel {
-                case_id: Set(case_id.to_owned()),
-                task_key: Set(task.0 as i32),
-                node_id: Set(n.id.clone()),
-                name: Set(n.name.clone().unwrap_or_else(|| n.id.clone())),
-                flow_key: Set(loaded.key.clone()),
-                flow_version: Set(loaded.version as i32),
-                business_key: Set(business_key.map(str::to_owned)),
-                state: Set("open".to_owned()),
-                assignee: Set(assignee.clone()),
-                candidate_users: Set(json_list(&candidates.users)),
-                candidate_groups: Set(json_list(&candidates.groups)),
-                priority: Set(*priority),
-                due_at: Set(due.map(|d| d.0)),
-                created_at: Set(at.0),
-                closed_at: Set(None),
-                completed_by: Set(None),
-                outcome: Set(None),
-                ..Default::default()
-            })
-            .run_in(txn)
-            .await?;
+            let row = NewTask {
+                case_id,
+                task: *task,
+                node_id: &n.id,
+                name: n.name.as_deref().unwrap_or(&n.id),
+                flow_key: &loaded.key,
+                flow_version: loaded.version as i32,
+                business_key,
+                assignee: assignee.as_deref(),
+                candidate_users: json_list(&candidates.users),
+                candidate_groups: json_list(&candidates.groups),
+                priority: *priority,
+                due_at: due.map(|d| d.0),
+                created_at: at,
+            };
+            txn.run_owned(statements::task_insert(txn.backend(), row)).await?;
             let mut rows = offered_rows(candidates);
             rows.extend(assignee.as_deref().map(|user| (ASSIGNEE, user)));
             offer(txn, case_id, *task, &rows).await?;
         }
         Effect::AssignTask { task, assignee } => {
-            task_rows(case_id, *task)
-                .col_expr(tasks::Column::Assignee, Expr::value(assignee.clone()))
-                .run_in(txn)
-                .await?;
-            task_candidates::Entity::delete_many()
-                .filter(of_task(case_id, *task))
-                .filter(task_candidates::Column::Kind.eq(ASSIGNEE))
-                .run_in(txn)
-                .await?;
+            let backend = txn.backend();
+            txn.run_owned(statements::task_assign(backend, case_id, *task, assignee.as_deref())).await?;
+            txn.run_owned(statements::inbox_rows_drop_kind(backend, case_id, *task, ASSIGNEE)).await?;
             if let Some(user) = assignee {
                 offer(txn, case_id, *task, &[(ASSIGNEE, user.as_str())]).await?;
             }
         }
         Effect::CompleteTask { task, by, outcome, records } => {
-            task_rows(case_id, *task)
-                .col_expr(tasks::Column::State, Expr::value("completed"))
-                .col_expr(tasks::Column::CompletedBy, Expr::value(by.clone()))
-                .col_expr(tasks::Column::Outcome, Expr::value(outcome.clone()))
-                .col_expr(tasks::Column::ClosedAt, Expr::value(at.0))
-                .run_in(txn)
-                .await?;
+            let complete = statements::task_complete(txn.backend(), case_id, *task, by, outcome.as_deref(), at);
+            txn.run_owned(complete).await?;
             drop_candidates(txn, case_id, *task).await?;
             insert_records(txn, case_id, *task, records, by, at).await?;
         }
@@ -226,18 +203,9 @@ async fn apply(txn: &impl CommandDb, case: &CaseContext<'_>, effect: &Effect) ->
                 .await?;
         }
         Effect::OpenPublication { publication, node, category, due } => {
-            publications::Entity::insert(publications::ActiveModel {
-                case_id: Set(case_id.to_owned()),
-                publication_key: Set(publication.0 as i32),
-                node_id: Set(flow.node(*node).id.clone()),
-                category: Set(category.clone()),
-                due_at: Set(due.0),
-                opened_at: Set(at.0),
-                published_at: Set(None),
-                ..Default::default()
-            })
-            .run_in(txn)
-            .await?;
+            let node_id = &flow.node(*node).id;
+            let open = statements::publication_open(txn.backend(), case_id, publication.0, node_id, category, *due, at);
+            txn.run_owned(open).await?;
         }
         Effect::StartCall { .. } | Effect::CancelCall { .. } | Effect::Escalate { .. } | Effect::CloseCase { .. } => {
             let kind = match effect {
@@ -295,56 +263,16 @@ fn offered_rows(candidates: &Candidates) -> Vec<(&'static str, &str)> {
     groups.chain(candidates.users.iter().map(|u| (USER, u.as_str()))).collect()
 }
 
-/// Gives a case's task the inbox rows `(kind, name)` (each kept if already there), with the
-/// task's due date, priority and creation time copied from its row for the inbox's
-/// orderings. The task is named by its case and key, not by its row id, so that the
-/// statement can be written before the task's row exists (see `prepared`).
+/// Gives a case's task the inbox rows `(kind, name)` (see [`statements::inbox_rows_add`]).
 async fn offer(txn: &impl CommandDb, case_id: &str, task: TaskKey, rows: &[(&str, &str)]) -> Result<(), StoreError> {
-    let mut rows = rows.iter().map(|(kind, name)| {
-        Query::select()
-            .column(tasks::Column::Id)
-            .expr(Expr::val(*kind))
-            .expr(Expr::val(*name))
-            .expr(Func::coalesce([Expr::col(tasks::Column::DueAt), Expr::val(NO_DUE)]))
-            .column(tasks::Column::Priority)
-            .column(tasks::Column::CreatedAt)
-            .from(tasks::Entity)
-            .and_where(tasks::Column::CaseId.eq(case_id))
-            .and_where(tasks::Column::TaskKey.eq(task.0 as i32))
-            .to_owned()
-    });
-    let Some(mut select) = rows.next() else { return Ok(()) };
-    for row in rows {
-        select.union(UnionType::All, row);
+    if let Some(insert) = statements::inbox_rows_add(txn.backend(), case_id, task, rows) {
+        txn.run_owned(insert).await?;
     }
-    let insert = Query::insert()
-        .into_table(task_candidates::Entity)
-        .columns([
-            task_candidates::Column::TaskId,
-            task_candidates::Column::Kind,
-            task_candidates::Column::Name,
-            task_candidates::Column::DueAt,
-            task_candidates::Column::Priority,
-            task_candidates::Column::CreatedAt,
-        ])
-        .select_from(select)
-        .map_err(|e| StoreError::Database(sea_orm::DbErr::Custom(e.to_string())))?
-        .on_conflict(
-            OnConflict::columns([
-                task_candidates::Column::TaskId,
-                task_candidates::Column::Kind,
-                task_candidates::Column::Name,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .to_owned();
-    txn.run_statement(&insert).await?;
     Ok(())
 }
 
 async fn drop_candidates(txn: &impl CommandDb, case_id: &str, task: TaskKey) -> Result<(), StoreError> {
-    task_candidates::Entity::delete_many().filter(of_task(case_id, task)).run_in(txn).await?;
+    txn.run_owned(statements::inbox_rows_drop(txn.backend(), case_id, task)).await?;
     Ok(())
 }
 
@@ -357,21 +285,9 @@ async fn insert_records(
     by: &str,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    if records.is_empty() {
-        return Ok(());
+    if let Some(insert) = statements::records_insert(txn.backend(), case_id, task, records, by, at) {
+        txn.run_owned(insert).await?;
     }
-    let rows = records.iter().map(|record| evidence_records::ActiveModel {
-        case_id: Set(case_id.to_owned()),
-        task_key: Set(task.0 as i32),
-        kind: Set(record.kind.clone()),
-        sha256: Set(record.sha256.clone()),
-        size: Set(record.size as i64),
-        uri: Set(record.uri.clone()),
-        attached_by: Set(by.to_owned()),
-        attached_at: Set(at.0),
-        ..Default::default()
-    });
-    evidence_records::Entity::insert_many(rows).run_in(txn).await?;
     Ok(())
 }
 

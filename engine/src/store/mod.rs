@@ -9,6 +9,7 @@
 //! - `case_cache`: committed rows of recently changed cases, so commands need not read them.
 //! - `command_db`: what a command's transaction runs, on either kind of connection.
 //! - `effects`: the core's effects carried out on the tables.
+//! - `statements`: the writes every case runs through, as SQL text written once.
 //! - `sqlite_writer`: the SQLite committer's own connection (statements run on its thread).
 //! - `pg_writer`: a PostgreSQL committer's own connection (a batch's statements pipelined).
 //! - `pg_wire`: the PostgreSQL wire protocol on that connection (a lot answered in one write).
@@ -41,6 +42,7 @@ pub mod session;
 mod sql;
 mod sqlite_writer;
 mod start_timers;
+mod statements;
 pub mod workers;
 
 pub use error::StoreError;

@@ -76,6 +76,11 @@ impl CommandDb for Recorder {
         Ok(0)
     }
 
+    async fn run_owned(&self, stmt: Statement) -> Result<u64, DbErr> {
+        self.statements().push(stmt);
+        Ok(0)
+    }
+
     async fn run_statement<S: StatementBuilder + Sync>(&self, stmt: &S) -> Result<u64, DbErr> {
         self.statements().push(self.backend.build(stmt));
         Ok(0)

@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::audit::{AuditEntry, log_row};
 use super::case_cache::{CachedCase, Staged};
-use super::command_db::CommandRow;
+use super::command_db::{CommandDb, CommandRow};
 use super::entity::{
     audit_log, cases, definitions, evidence_records, idempotency_keys, inbox_views, incidents, publications,
     record_access_log, tasks,
@@ -19,6 +19,7 @@ use super::entity::{
 use super::error::StoreError;
 use super::runtime::{Executed, LoadedDefinition, Store, decode_state, write_case};
 use super::sql::inline_sqlite_limits;
+use super::statements;
 use crate::core::{self, CaseState};
 
 /// A page of rows after a cursor (an id or a sequence number).
@@ -398,7 +399,7 @@ impl Store {
         if !write_case(&txn, &written).await? {
             return Err(StoreError::Conflict);
         }
-        audit_row.insert(&txn).await?;
+        txn.run_owned(statements::audit_insert(txn.backend(), audit_row)).await?;
         tasks::Entity::update_many()
             .col_expr(tasks::Column::FlowVersion, Expr::value(to.version as i32))
             .filter(tasks::Column::CaseId.eq(case_id))

@@ -11,12 +11,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use sea_orm::sea_query::{Expr, OnConflict, UpdateStatement};
+use sea_orm::sea_query::{OnConflict, Order, Query, SelectStatement};
 use sea_orm::sqlx::postgres::PgSslMode;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, SqliteTransactionMode,
+    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
-use super::audit::{AuditEntry, StoredEntry, log_row};
+use super::audit::{AuditEntry, LogRow, StoredEntry, log_row};
 use super::case_cache::{CachedCase, CaseCache, Staged};
 use super::command_db::{CommandDb, FirstIn, RunIn};
 use super::commit::{self, Writer};
@@ -34,6 +34,7 @@ use super::error::StoreError;
 use super::pg_writer::{PgWriter, is_loopback};
 use super::prepared::{Prepared, run_prepared};
 use super::sqlite_writer::{SqliteReaders, SqliteWriter};
+use super::statements;
 use crate::calendar::Calendars;
 use crate::core::{self, CallKey, CaseState, CaseStatus, Command, Definition, Env, Variables};
 use crate::time::Timestamp;
@@ -491,24 +492,31 @@ impl Store {
         key: &str,
         version: Option<u32>,
     ) -> Result<Arc<LoadedDefinition>, StoreError> {
-        // A deployed version never changes: once prepared, it is answered from the cache
-        // (the latest version is asked of the database, since a deploy may add one).
-        if let Some(v) = version {
-            let cache = self.inner.definitions.read().expect("definitions lock");
-            if let Some(d) = cache.values().find(|d| d.key == key && d.version == v) {
-                return Ok(d.clone());
-            }
+        if let Some(d) = self.cached_definition(key, version) {
+            return Ok(d);
         }
-        let mut query = definitions::Entity::find().filter(definitions::Column::Key.eq(key));
-        if let Some(v) = version {
-            query = query.filter(definitions::Column::Version.eq(v as i32));
-        }
-        let row = query
-            .order_by_desc(definitions::Column::Version)
-            .first_in(db)
-            .await?
-            .ok_or_else(|| StoreError::FlowNotFound { key: key.to_owned(), version })?;
+        let row: Option<DefinitionId> = db.first_row(&definition_id(key, version)).await?;
+        let row = row.ok_or_else(|| StoreError::FlowNotFound { key: key.to_owned(), version })?;
         self.definition_by_id(db, row.id).await
+    }
+
+    /// [`Store::definition`] outside a transaction, with the row id read as a hot read (on
+    /// SQLite on the caller's thread: see `hot_rows`).
+    async fn committed_definition(&self, key: &str, version: Option<u32>) -> Result<Arc<LoadedDefinition>, StoreError> {
+        if let Some(d) = self.cached_definition(key, version) {
+            return Ok(d);
+        }
+        let rows: Vec<DefinitionId> = self.hot_rows(&definition_id(key, version), Some(1)).await?;
+        let row = rows.first().ok_or_else(|| StoreError::FlowNotFound { key: key.to_owned(), version })?;
+        self.definition_by_id(&self.inner.db, row.id).await
+    }
+
+    /// A version of a flow prepared already. A deployed version never changes, so it is
+    /// answered from the cache; the latest is not (a deploy, on any node, may add one).
+    fn cached_definition(&self, key: &str, version: Option<u32>) -> Option<Arc<LoadedDefinition>> {
+        let v = version?;
+        let cache = self.inner.definitions.read().expect("definitions lock");
+        cache.values().find(|d| d.key == key && d.version == v).cloned()
     }
 
     /// Starts a case of a deployed flow.
@@ -516,7 +524,7 @@ impl Store {
     /// # Errors
     /// An unknown flow, a refused start (bad variables), or a database failure.
     pub async fn start_case(&self, start: StartCase) -> Result<Executed, StoreError> {
-        let definition = self.definition(&self.inner.db, &start.flow, start.version).await?;
+        let definition = self.committed_definition(&start.flow, start.version).await?;
         let request = |reply| Request {
             target: Target::New {
                 definition: definition.clone(),
@@ -642,6 +650,24 @@ impl Store {
         let state = decode_state(&row)?;
         Ok((row, state))
     }
+}
+
+/// A definition's row id, as [`definition_id`] reads it.
+#[derive(Debug, FromQueryResult, Deserialize)]
+struct DefinitionId {
+    id: i64,
+}
+
+/// The row id of `key`'s definition at `version`, or of its latest: the id alone, not the
+/// row, whose source a prepared definition does not need again.
+fn definition_id(key: &str, version: Option<u32>) -> SelectStatement {
+    let mut query = Query::select();
+    query.column(definitions::Column::Id).from(definitions::Entity).and_where(definitions::Column::Key.eq(key));
+    if let Some(v) = version {
+        query.and_where(definitions::Column::Version.eq(v as i32));
+    }
+    query.order_by(definitions::Column::Version, Order::Desc).limit(1);
+    query
 }
 
 fn prepare(row: definitions::Model) -> Result<LoadedDefinition, StoreError> {
@@ -914,10 +940,11 @@ pub(crate) fn written_after(
     effects: &[core::Effect],
     at: Timestamp,
     actor: &str,
-) -> Result<(cases::Model, audit_log::ActiveModel), StoreError> {
+) -> Result<(cases::Model, LogRow), StoreError> {
     let state_json = serde_json::to_string(state)
         .map_err(|e| StoreError::Corrupt { case: row.id.clone(), reason: e.to_string() })?;
-    let detail = serde_json::json!({ "command": command, "effects": effects }).to_string();
+    let detail = serde_json::to_string(&AuditDetail { command, effects })
+        .map_err(|e| StoreError::Corrupt { case: row.id.clone(), reason: e.to_string() })?;
     let seq = row.audit_seq + 1;
     let entry = AuditEntry { case_id: &row.id, seq, at: at.0, actor, kind: command.name(), detail: &detail };
     let (audit_row, hash) = log_row(&entry, &row.audit_hash);
@@ -932,6 +959,13 @@ pub(crate) fn written_after(
         ..with_next_timer(row, state)
     };
     Ok((written, audit_row))
+}
+
+/// What an audit entry of a command records: the command and its effects.
+#[derive(serde::Serialize)]
+struct AuditDetail<'a> {
+    command: &'a Command,
+    effects: &'a [core::Effect],
 }
 
 /// A case row with its next timer taken from `state` ([`CaseState::next_timer`]). A lease the
@@ -954,14 +988,14 @@ pub(crate) fn with_next_timer(row: cases::Model, state: &CaseState) -> cases::Mo
 pub(crate) async fn write_entry_and_effects(
     txn: &impl CommandDb,
     written: &cases::Model,
-    audit_row: audit_log::ActiveModel,
+    audit_row: LogRow,
     loaded: &LoadedDefinition,
     command: &Command,
     effects: &[core::Effect],
     at: Timestamp,
     actor: &str,
 ) -> Result<(), StoreError> {
-    audit_log::Entity::insert(audit_row).run_in(txn).await?;
+    txn.run_owned(statements::audit_insert(txn.backend(), audit_row)).await?;
     let context =
         CaseContext { case_id: &written.id, business_key: written.business_key.as_deref(), loaded, at, actor };
     apply_effects(txn, &context, command, effects).await
@@ -971,45 +1005,12 @@ pub(crate) async fn write_entry_and_effects(
 /// earlier, the version guard every change of a case goes through. False when the case changed
 /// since it was read (nothing written).
 pub(crate) async fn write_case(txn: &impl CommandDb, written: &cases::Model) -> Result<bool, StoreError> {
-    let written_rows = match written.version - 1 {
-        0 => {
-            let first = cases::Entity::insert(written.clone().into_active_model().reset_all()).into_query();
-            txn.run_statement(&first).await?
-        }
-        loaded_version => txn.run_statement(&case_update(written, loaded_version)).await?,
+    let backend = txn.backend();
+    let write = match written.version - 1 {
+        0 => statements::case_insert(backend, written),
+        loaded_version => statements::case_update(backend, written, loaded_version),
     };
-    Ok(written_rows == 1)
-}
-
-/// The version-guarded update behind [`write_case`].
-fn case_update(written: &cases::Model, loaded_version: i64) -> UpdateStatement {
-    cases::Entity::update_many()
-        .col_expr(cases::Column::DefinitionId, Expr::value(written.definition_id))
-        .col_expr(cases::Column::FlowVersion, Expr::value(written.flow_version))
-        .col_expr(cases::Column::State, Expr::value(written.state.clone()))
-        .col_expr(cases::Column::Status, Expr::value(written.status.clone()))
-        .col_expr(cases::Column::Version, Expr::value(written.version))
-        .col_expr(cases::Column::AuditSeq, Expr::value(written.audit_seq))
-        .col_expr(cases::Column::AuditHash, Expr::value(written.audit_hash.clone()))
-        .col_expr(cases::Column::UpdatedAt, Expr::value(written.updated_at))
-        .col_expr(cases::Column::ClosedAt, Expr::value(written.closed_at))
-        .col_expr(cases::Column::WakeAt, Expr::value(written.wake_at))
-        .col_expr(cases::Column::WakeTimer, Expr::value(written.wake_timer))
-        .col_expr(cases::Column::WakeLeaseOwner, lease_kept(written, cases::Column::WakeLeaseOwner))
-        .col_expr(cases::Column::WakeLeaseUntil, lease_kept(written, cases::Column::WakeLeaseUntil))
-        .filter(cases::Column::Id.eq(&written.id))
-        .filter(cases::Column::Version.eq(loaded_version))
-        .into_query()
-}
-
-/// A lease column as a case update leaves it: kept while the case's next timer is the one the
-/// row already names (a node may be firing it; its lease is on the database's row, not on the
-/// copy a command was worked out from), else cleared.
-fn lease_kept(written: &cases::Model, column: cases::Column) -> Expr {
-    match written.wake_timer {
-        Some(timer) => Expr::case(cases::Column::WakeTimer.eq(timer), Expr::col(column)).finally(Expr::null()).into(),
-        None => Expr::null(),
-    }
+    Ok(txn.run_owned(write).await? == 1)
 }
 
 /// The commands a case's effects set off elsewhere: a call starts its sub-case (or cancels
