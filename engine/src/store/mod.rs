@@ -13,6 +13,7 @@
 //! - `sqlite_writer`: the SQLite committer's own connection (statements run on its thread).
 //! - `pg_writer`: a PostgreSQL committer's own connection (a batch's statements pipelined).
 //! - `pg_wire`: the PostgreSQL wire protocol on that connection (a lot answered in one write).
+//! - `pg_reads`: point reads on PostgreSQL, on connections like the committers'.
 //! - [`audit`]: the hash-chained audit trail and its verification.
 //! - [`inbox`]: inbox queries (filters, sorts, keyset pages).
 //! - [`read`]: the read side (tasks, cases, timelines, definitions, incidents, the
@@ -33,6 +34,7 @@ pub mod error;
 pub mod feed;
 pub mod inbox;
 mod lot;
+mod pg_reads;
 mod pg_wire;
 mod pg_writer;
 mod prepared;

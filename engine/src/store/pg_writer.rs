@@ -349,7 +349,7 @@ fn refs<'a>(params: &'a [Param<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use sea_orm::sea_query::{Expr, Query};
     use sea_orm::{EntityTrait, QueryTrait, Set};
 
@@ -359,7 +359,7 @@ mod tests {
 
     /// A writer on the test server, or `None` (with a message) when it is not reachable
     /// outside CI; under `CI=true` an unreachable server fails the test.
-    async fn writer() -> Option<PgWriter> {
+    pub(crate) async fn writer() -> Option<PgWriter> {
         let writer = PgWriter::for_url("postgres://postgres@127.0.0.1:5432/test").expect("a plain URL");
         match writer.connection().await {
             Ok(_) => Some(writer),

@@ -31,6 +31,7 @@ use super::commit::{self, Writer};
 use super::effects::{CaseContext, apply_effects, job_retries};
 use super::entity::{audit_log, cases, definitions, idempotency_keys};
 use super::error::StoreError;
+use super::pg_reads::PgReaders;
 use super::pg_writer::{PgWriter, is_loopback};
 use super::prepared::{Prepared, run_prepared};
 use super::sqlite_writer::{SqliteReaders, SqliteWriter};
@@ -185,6 +186,11 @@ pub(crate) struct Inner {
     reads_cached: bool,
     /// Connections for point reads on a SQLite file (see `SqliteReaders`).
     pub readers: Option<SqliteReaders>,
+    /// The PostgreSQL connection the committers open each of their own of, where they do not
+    /// use the pool (see `PgWriter::for_url`).
+    pg_writer: Option<PgWriter>,
+    /// Connections for point reads on PostgreSQL, like the committers' (see `pg_reads`).
+    pub pg_readers: Option<PgReaders>,
     queue: RwLock<Option<mpsc::Sender<Request>>>,
     committers: tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -197,6 +203,9 @@ pub struct Store {
 
 /// The PostgreSQL advisory lock that serializes migrations across nodes ("docket" in ASCII).
 const MIGRATION_LOCK: i64 = 0x646f_636b_6574;
+
+/// Connections for point reads on PostgreSQL (see `pg_reads`).
+const POINT_READERS: usize = 4;
 
 /// How often a command is retried after losing an optimistic-concurrency race.
 const MAX_ATTEMPTS: u32 = 8;
@@ -244,11 +253,16 @@ impl Store {
         let calendars =
             Calendars::shipped().map_err(|e| StoreError::Corrupt { case: "-".into(), reason: e.to_string() })?;
         let file = super::sqlite_writer::file_of(&config.url);
+        let pg_writer = (db.get_database_backend() == sea_orm::DatabaseBackend::Postgres)
+            .then(|| PgWriter::for_url(&config.url))
+            .flatten();
         let inner = Arc::new(Inner {
             db,
             cases: CaseCache::new(config.cached_cases),
             reads_cached: file.is_some(),
             readers: file.map(|path| SqliteReaders::open(path, 2)).transpose()?,
+            pg_readers: pg_writer.as_ref().map(|writer| PgReaders::new(writer, POINT_READERS)),
+            pg_writer,
             config,
             calendars,
             definitions: RwLock::new(HashMap::new()),
@@ -287,8 +301,7 @@ impl Store {
             None => {
                 // Each PostgreSQL committer on a connection of its own, its batches' statements
                 // pipelined; the pool otherwise (an in-memory SQLite database).
-                let postgres = self.inner.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-                let own = postgres.then(|| PgWriter::for_url(&self.inner.config.url)).flatten();
+                let own = &self.inner.pg_writer;
                 for _ in 0..self.inner.config.committers.max(1) {
                     let store = self.clone();
                     let rx = rx.clone();
