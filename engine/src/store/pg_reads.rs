@@ -2,10 +2,11 @@
 //!
 //! A command on a case that is not in the cache reads the case first, a command through the
 //! API reads its task first (who may act on it), and a start reads its flow's latest version:
-//! one row each, by key. On the pool (`sqlx`) each is a hand-off to the pool's connection and
-//! its driver, with their per-query work on the caller's side. Here each is one exchange on a
-//! connection spoken like the committers' (see `pg_wire`), its statement prepared once per
-//! connection. Pages of rows (inbox pages, lists) stay on the pool.
+//! one row each, by key; an inbox page is two reads (the scans of its groups, then its tasks'
+//! rows). On the pool (`sqlx`) each is a hand-off to the pool's connection and its driver,
+//! with their per-query work on the caller's side. Here each is one exchange on a connection
+//! spoken like the committers' (see `pg_wire`), its statement prepared once per connection.
+//! Other reads (lists, timelines, the workers') stay on the pool.
 //!
 //! A connection carries one read at a time; the reads take the connections in turn. Like a
 //! committer's, a connection that broke or that the server closed is opened again for the
@@ -16,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use sea_orm::DbErr;
 use sea_orm::sea_query::SelectStatement;
 
-use super::command_db::{CommandDb, CommandRow};
+use super::command_db::CommandRow;
 use super::pg_writer::PgWriter;
 
 /// The connections for point reads.
@@ -31,13 +32,17 @@ impl PgReaders {
         PgReaders { conns: (0..n.max(1)).map(|_| writer.another()).collect(), next: AtomicUsize::new(0) }
     }
 
-    /// The first row `query` returns, as committed.
+    /// The rows `query` returns (the first `most` of them), as committed.
     ///
     /// # Errors
     /// When the server cannot be reached or refuses the query.
-    pub(crate) async fn first_row<M: CommandRow>(&self, query: &SelectStatement) -> Result<Option<M>, DbErr> {
+    pub(crate) async fn rows<M: CommandRow>(
+        &self,
+        query: &SelectStatement,
+        most: Option<usize>,
+    ) -> Result<Vec<M>, DbErr> {
         let writer = &self.conns[self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len()];
-        writer.connection().await?.first_row(query).await
+        writer.connection().await?.rows(query, most).await
     }
 }
 
@@ -58,12 +63,12 @@ mod tests {
         let Some(writer) = writer().await else { return };
         let readers = PgReaders::new(&writer, 2);
         let pid = Query::select().expr_as(Expr::cust("pg_backend_pid()"), "pid").to_owned();
-        let session = || async { readers.first_row::<Session>(&pid).await.expect("a read").expect("a row").pid };
+        let session = || async { readers.rows::<Session>(&pid, None).await.expect("a read")[0].pid };
         let (first, second) = (session().await, session().await);
         assert_ne!(first, second, "two connections, in turn");
         assert_eq!(session().await, first, "the first again");
         let end = Query::select().expr_as(Expr::cust(format!("pg_terminate_backend({second})")), "ended").to_owned();
-        writer.connection().await.expect("connect").first_row::<serde_json::Value>(&end).await.expect("ended");
+        writer.connection().await.expect("connect").rows::<serde_json::Value>(&end, None).await.expect("ended");
         // The server closes the session a moment after it answers.
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         let reopened = session().await;

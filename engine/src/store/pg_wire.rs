@@ -57,10 +57,13 @@ pub(crate) struct Column {
     pub ty: Type,
 }
 
-/// What one statement of a lot did: the rows it changed (or returned), and its first row.
+/// What one statement of a lot did: the rows it changed (or returned), and the rows it
+/// returned.
 pub(crate) struct Done {
     pub rows: u64,
     pub first: Option<DataRowBody>,
+    /// The rows after the first.
+    pub more: Vec<DataRowBody>,
 }
 
 /// The answer to a lot: what each statement did, up to the first failure, which is given
@@ -444,20 +447,19 @@ impl Wire {
         frontend::sync(&mut self.write);
         self.send().await?;
         let mut answer = Answer { done: Vec::new(), failed: None, in_transaction: false };
-        let mut first = None;
+        let (mut first, mut more) = (None, Vec::new());
         loop {
             match self.next().await? {
                 Message::BindComplete => {}
-                Message::DataRow(row) => {
-                    if first.is_none() {
-                        first = Some(row);
-                    }
-                }
+                Message::DataRow(row) => match first {
+                    None => first = Some(row),
+                    Some(_) => more.push(row),
+                },
                 Message::CommandComplete(body) => {
                     let rows = rows_of(body.tag().map_err(io_err)?);
-                    answer.done.push(Done { rows, first: first.take() });
+                    answer.done.push(Done { rows, first: first.take(), more: std::mem::take(&mut more) });
                 }
-                Message::EmptyQueryResponse => answer.done.push(Done { rows: 0, first: None }),
+                Message::EmptyQueryResponse => answer.done.push(Done { rows: 0, first: None, more: Vec::new() }),
                 Message::ErrorResponse(body) => {
                     if answer.failed.is_none() {
                         answer.failed = Some((answer.done.len(), server_error(&body)));

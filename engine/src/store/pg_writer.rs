@@ -277,22 +277,41 @@ impl CommandDb for PgConn {
     }
 
     async fn first_row<M: CommandRow>(&self, stmt: &SelectStatement) -> Result<Option<M>, DbErr> {
+        Ok(self.rows(stmt, Some(1)).await?.into_iter().next())
+    }
+}
+
+impl PgConn {
+    /// The rows a query returns (the first `most` of them).
+    ///
+    /// # Errors
+    /// When the server refuses the query or the connection breaks.
+    pub(crate) async fn rows<M: CommandRow>(
+        &self,
+        stmt: &SelectStatement,
+        most: Option<usize>,
+    ) -> Result<Vec<M>, DbErr> {
         let stmt = DbBackend::Postgres.build(stmt);
         let mut wire = self.wire.lock().await;
         let kept = self.prepared(&mut wire, &[&stmt]).await.map_err(|(_, e)| e)?.remove(0);
         let params = params(&stmt)?;
         wire.add(&kept.name, &kept.types, &refs(&params))?;
         let answer = wire.run().await?;
+        drop(wire);
         self.in_transaction.store(answer.in_transaction, Ordering::Release);
         if let Some((_, error)) = answer.failed {
             return Err(error);
         }
-        let Some(row) = answer.done.into_iter().next().and_then(|done| done.first) else {
-            return Ok(None);
-        };
-        serde_json::from_value(serde_json::Value::Object(row_object(&row, &kept.columns)?))
-            .map(Some)
-            .map_err(|e| DbErr::Type(format!("postgres row: {e}")))
+        let Some(done) = answer.done.into_iter().next() else { return Ok(Vec::new()) };
+        done.first
+            .into_iter()
+            .chain(done.more)
+            .take(most.unwrap_or(usize::MAX))
+            .map(|row| {
+                serde_json::from_value(serde_json::Value::Object(row_object(&row, &kept.columns)?))
+                    .map_err(|e| DbErr::Type(format!("postgres row: {e}")))
+            })
+            .collect()
     }
 }
 

@@ -54,8 +54,8 @@ impl Store {
 
     /// The rows of a read every task command or inbox page makes (at most `most` of them): on
     /// a SQLite file on the caller's thread, from a read-only connection (see
-    /// `SqliteReaders`); on PostgreSQL a single row on a connection for point reads (see
-    /// `pg_reads`), more on the pool; else on the pool.
+    /// `SqliteReaders`); on PostgreSQL on a connection for point reads (see `pg_reads`); else
+    /// on the pool.
     ///
     /// # Errors
     /// A database failure.
@@ -67,10 +67,8 @@ impl Store {
         if let Some(readers) = &self.inner.readers {
             return Ok(readers.pick().rows(query, most)?);
         }
-        if most == Some(1)
-            && let Some(readers) = &self.inner.pg_readers
-        {
-            return Ok(readers.first_row(query).await?.into_iter().collect());
+        if let Some(readers) = &self.inner.pg_readers {
+            return Ok(readers.rows(query, most).await?);
         }
         let db = self.db();
         let rows = db.query_all_raw(inline_sqlite_limits(db.get_database_backend().build(query))).await?;
