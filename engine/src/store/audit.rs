@@ -37,25 +37,14 @@ pub fn chain_hash(prev_hash: &str, entry: &AuditEntry<'_>) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// An entry's row in the log, chained: what [`log_row`] makes and the command writes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An entry's row in the log, chained: its case and the entry as it is stored; what
+/// [`log_row`] makes and the command writes.
+#[derive(Debug, Clone)]
 pub(crate) struct LogRow {
     /// The case.
     pub case_id: String,
-    /// Position in the case's chain.
-    pub seq: i64,
-    /// When.
-    pub at: i64,
-    /// Who.
-    pub actor: String,
-    /// What.
-    pub kind: String,
-    /// Detail JSON.
-    pub detail: String,
-    /// The previous entry's hash.
-    pub prev_hash: String,
-    /// This entry's hash.
-    pub hash: String,
+    /// The entry.
+    pub entry: StoredEntry,
 }
 
 /// The log row of `entry` chained to `prev_hash`, and its hash (the case's new chain head).
@@ -63,13 +52,15 @@ pub(crate) fn log_row(entry: &AuditEntry<'_>, prev_hash: &str) -> (LogRow, Strin
     let hash = chain_hash(prev_hash, entry);
     let row = LogRow {
         case_id: entry.case_id.to_owned(),
-        seq: entry.seq,
-        at: entry.at,
-        actor: entry.actor.to_owned(),
-        kind: entry.kind.to_owned(),
-        detail: entry.detail.to_owned(),
-        prev_hash: prev_hash.to_owned(),
-        hash: hash.clone(),
+        entry: StoredEntry {
+            seq: entry.seq,
+            at: entry.at,
+            actor: entry.actor.to_owned(),
+            kind: entry.kind.to_owned(),
+            detail: entry.detail.to_owned(),
+            prev_hash: prev_hash.to_owned(),
+            hash: hash.clone(),
+        },
     };
     (row, hash)
 }

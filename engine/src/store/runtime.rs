@@ -186,8 +186,8 @@ pub(crate) struct Inner {
     reads_cached: bool,
     /// Connections for point reads on a SQLite file (see `SqliteReaders`).
     pub readers: Option<SqliteReaders>,
-    /// The PostgreSQL connection the committers open each of their own of, where they do not
-    /// use the pool (see `PgWriter::for_url`).
+    /// How the PostgreSQL committers and point readers connect (each with a connection of its
+    /// own), where they do not use the pool (see `PgWriter::for_url`).
     pg_writer: Option<PgWriter>,
     /// Connections for point reads on PostgreSQL, like the committers' (see `pg_reads`).
     pub pg_readers: Option<PgReaders>,

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use sea_orm::sea_query::{Value, Values};
 use sea_orm::{DbBackend, Statement};
 
-use super::audit::LogRow;
+use super::audit::{LogRow, StoredEntry};
 use super::entity::cases;
 use super::inbox::NO_DUE;
 use crate::core::{RecordRef, TaskKey};
@@ -164,7 +164,7 @@ static AUDIT_INSERT: Sql = Sql::new(
 
 /// An audit entry's row.
 pub(crate) fn audit_insert(backend: DbBackend, row: LogRow) -> Statement {
-    let LogRow { case_id, seq, at, actor, kind, detail, prev_hash, hash } = row;
+    let LogRow { case_id, entry: StoredEntry { seq, at, actor, kind, detail, prev_hash, hash } } = row;
     AUDIT_INSERT.with(
         backend,
         vec![
@@ -524,8 +524,7 @@ mod tests {
 
     #[test]
     fn audit_rows_are_written_as_sea_orm_writes_them() {
-        let row = LogRow {
-            case_id: "c".into(),
+        let entry = StoredEntry {
             seq: 2,
             at: 30,
             actor: "rev".into(),
@@ -534,16 +533,17 @@ mod tests {
             prev_hash: "aa".into(),
             hash: "bb".into(),
         };
+        let row = LogRow { case_id: "c".into(), entry: entry.clone() };
         for backend in BACKENDS {
             let theirs = audit_log::Entity::insert(audit_log::ActiveModel {
                 case_id: Set(row.case_id.clone()),
-                seq: Set(row.seq),
-                at: Set(row.at),
-                actor: Set(row.actor.clone()),
-                kind: Set(row.kind.clone()),
-                detail: Set(row.detail.clone()),
-                prev_hash: Set(row.prev_hash.clone()),
-                hash: Set(row.hash.clone()),
+                seq: Set(entry.seq),
+                at: Set(entry.at),
+                actor: Set(entry.actor.clone()),
+                kind: Set(entry.kind.clone()),
+                detail: Set(entry.detail.clone()),
+                prev_hash: Set(entry.prev_hash.clone()),
+                hash: Set(entry.hash.clone()),
                 ..Default::default()
             })
             .into_query();
