@@ -29,7 +29,7 @@ use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::types::{ToSql, Type};
 
 use super::command_db::{CommandDb, CommandRow, LotFailed};
-use super::pg_wire::{Column, Wire, row_object};
+use super::pg_wire::{Column, Done, Wire, row_object};
 
 /// Prepared statements kept per connection; beyond this many, the connection is opened again
 /// with none (the store's statements are a few dozen texts; lists of varying length add a
@@ -210,10 +210,22 @@ impl PgConn {
         let skip = usize::from(begin && !commit);
         let all: Vec<&Statement> = (skip == 1).then_some(&opening).into_iter().chain(stmts.iter().copied()).collect();
         // A failure at the `BEGIN` is the transaction's; the others are their statement's.
-        let failed = |k: usize, error: DbErr| LotFailed { at: k.checked_sub(skip), error };
+        let (_, done) = self
+            .exchange(&all)
+            .await
+            .map_err(|LotFailed { at, error }| LotFailed { at: at.and_then(|k| k.checked_sub(skip)), error })?;
+        Ok(done.iter().skip(skip).map(|done| done.rows).collect())
+    }
+
+    /// Sends `stmts` as one lot (those not yet prepared prepared first) and reads its answer:
+    /// the statements as kept, and what each did. A failure is given with the position of its
+    /// statement (the lot's length for the commit of a lot that is its own transaction), or
+    /// none when the connection broke.
+    async fn exchange(&self, stmts: &[&Statement]) -> Result<(Vec<Arc<Kept>>, Vec<Done>), LotFailed> {
+        let failed = |k: usize, error: DbErr| LotFailed { at: Some(k), error };
         let mut wire = self.wire.lock().await;
-        let kept = self.prepared(&mut wire, &all).await.map_err(|(k, e)| failed(k, e))?;
-        for (k, (stmt, kept)) in all.iter().zip(&kept).enumerate() {
+        let kept = self.prepared(&mut wire, stmts).await.map_err(|(k, e)| failed(k, e))?;
+        for (k, (stmt, kept)) in stmts.iter().zip(&kept).enumerate() {
             let added = params(stmt).and_then(|params| wire.add(&kept.name, &kept.types, &refs(&params)));
             if let Err(e) = added {
                 wire.discard();
@@ -221,15 +233,16 @@ impl PgConn {
             }
         }
         let answer = wire.run().await.map_err(|error| LotFailed { at: None, error })?;
+        drop(wire);
         self.in_transaction.store(answer.in_transaction, Ordering::Release);
         if let Some((k, error)) = answer.failed {
             return Err(failed(k, error));
         }
-        if answer.done.len() != all.len() {
+        if answer.done.len() != stmts.len() {
             let error = DbErr::Custom("postgres: fewer answers than statements".into());
             return Err(LotFailed { at: None, error });
         }
-        Ok(answer.done.iter().skip(skip).map(|done| done.rows).collect())
+        Ok((kept, answer.done))
     }
 }
 
@@ -292,17 +305,10 @@ impl PgConn {
         most: Option<usize>,
     ) -> Result<Vec<M>, DbErr> {
         let stmt = DbBackend::Postgres.build(stmt);
-        let mut wire = self.wire.lock().await;
-        let kept = self.prepared(&mut wire, &[&stmt]).await.map_err(|(_, e)| e)?.remove(0);
-        let params = params(&stmt)?;
-        wire.add(&kept.name, &kept.types, &refs(&params))?;
-        let answer = wire.run().await?;
-        drop(wire);
-        self.in_transaction.store(answer.in_transaction, Ordering::Release);
-        if let Some((_, error)) = answer.failed {
-            return Err(error);
-        }
-        let Some(done) = answer.done.into_iter().next() else { return Ok(Vec::new()) };
+        let (kept, done) = self.exchange(&[&stmt]).await.map_err(|failed| failed.error)?;
+        let (Some(kept), Some(done)) = (kept.into_iter().next(), done.into_iter().next()) else {
+            return Ok(Vec::new());
+        };
         done.first
             .into_iter()
             .chain(done.more)
