@@ -39,6 +39,7 @@ mod pg_wire;
 mod pg_writer;
 mod prepared;
 pub mod read;
+mod row_model;
 pub mod runtime;
 pub mod session;
 mod sql;

@@ -28,6 +28,8 @@ use tokio::net::{TcpStream, UnixStream};
 use tokio_postgres::config::Host;
 use tokio_postgres::types::{ToSql, Type};
 
+use super::row_model::Cell;
+
 /// A socket to the server.
 enum Stream {
     Tcp(TcpStream),
@@ -476,39 +478,35 @@ impl Wire {
     }
 }
 
-/// A row in the binary format as a JSON object of its columns (for deserializing a model),
-/// for the column types the store's tables use.
-pub(crate) fn row_object(
-    row: &DataRowBody,
-    columns: &[Column],
-) -> Result<serde_json::Map<String, serde_json::Value>, DbErr> {
-    let mut object = serde_json::Map::with_capacity(columns.len());
+/// A row in the binary format as its cells (for reading a model, see `row_model`), for the
+/// column types the store's tables use.
+pub(crate) fn row_cells<'a>(row: &'a DataRowBody, columns: &[Column]) -> Result<Vec<Cell<'a>>, DbErr> {
+    let mut cells = Vec::with_capacity(columns.len());
     let mut ranges = row.ranges();
     for column in columns {
         let range = ranges.next().map_err(io_err)?.ok_or_else(|| protocol("a row shorter than its description"))?;
-        let value = match range {
-            Some(range) => value_of(&row.buffer()[range], column)?,
-            None => serde_json::Value::Null,
-        };
-        object.insert(column.name.clone(), value);
+        cells.push(match range {
+            Some(range) => cell_of(&row.buffer()[range], column)?,
+            None => Cell::Null,
+        });
     }
-    Ok(object)
+    Ok(cells)
 }
 
-/// A column's value in the binary format, as JSON.
-fn value_of(raw: &[u8], column: &Column) -> Result<serde_json::Value, DbErr> {
+/// A column's value in the binary format, as a cell.
+fn cell_of<'a>(raw: &'a [u8], column: &Column) -> Result<Cell<'a>, DbErr> {
     use tokio_postgres::types::FromSql;
     let bad =
         |e: Box<dyn std::error::Error + Sync + Send>| DbErr::Type(format!("postgres column {}: {e}", column.name));
     let ty = &column.ty;
     Ok(match *ty {
-        Type::BOOL => bool::from_sql(ty, raw).map_err(bad)?.into(),
-        Type::INT2 => i16::from_sql(ty, raw).map_err(bad)?.into(),
-        Type::INT4 => i32::from_sql(ty, raw).map_err(bad)?.into(),
-        Type::INT8 => i64::from_sql(ty, raw).map_err(bad)?.into(),
-        Type::FLOAT4 => f32::from_sql(ty, raw).map_err(bad)?.into(),
-        Type::FLOAT8 => f64::from_sql(ty, raw).map_err(bad)?.into(),
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => <&str>::from_sql(ty, raw).map_err(bad)?.into(),
+        Type::BOOL => Cell::Bool(bool::from_sql(ty, raw).map_err(bad)?),
+        Type::INT2 => Cell::Int(i16::from_sql(ty, raw).map_err(bad)?.into()),
+        Type::INT4 => Cell::Int(i32::from_sql(ty, raw).map_err(bad)?.into()),
+        Type::INT8 => Cell::Int(i64::from_sql(ty, raw).map_err(bad)?),
+        Type::FLOAT4 => Cell::Real(f32::from_sql(ty, raw).map_err(bad)?.into()),
+        Type::FLOAT8 => Cell::Real(f64::from_sql(ty, raw).map_err(bad)?),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => Cell::Text(<&str>::from_sql(ty, raw).map_err(bad)?),
         _ => {
             return Err(DbErr::Type(format!(
                 "postgres column {} has a type the committer does not read: {ty}",

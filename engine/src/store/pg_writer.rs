@@ -29,7 +29,8 @@ use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::types::{ToSql, Type};
 
 use super::command_db::{CommandDb, CommandRow, LotFailed};
-use super::pg_wire::{Column, Done, Wire, row_object};
+use super::pg_wire::{Column, Done, Wire, row_cells};
+use super::row_model::model_of;
 
 /// Prepared statements kept per connection; beyond this many, the connection is opened again
 /// with none (the store's statements are a few dozen texts; lists of varying length add a
@@ -309,13 +310,13 @@ impl PgConn {
         let (Some(kept), Some(done)) = (kept.into_iter().next(), done.into_iter().next()) else {
             return Ok(Vec::new());
         };
+        let names: Vec<&str> = kept.columns.iter().map(|c| c.name.as_str()).collect();
         done.first
-            .into_iter()
-            .chain(done.more)
+            .iter()
+            .chain(&done.more)
             .take(most.unwrap_or(usize::MAX))
             .map(|row| {
-                serde_json::from_value(serde_json::Value::Object(row_object(&row, &kept.columns)?))
-                    .map_err(|e| DbErr::Type(format!("postgres row: {e}")))
+                model_of(&names, row_cells(row, &kept.columns)?).map_err(|e| DbErr::Type(format!("postgres row: {e}")))
             })
             .collect()
     }

@@ -4,8 +4,8 @@
 //! a thread of its own with a connection of its own, opened with `rusqlite` and driven
 //! directly: each statement runs on the committer's thread from a cache of prepared
 //! statements, instead of being handed to a driver thread and back for every statement (as
-//! the pool's `sqlx` connections do; they serve reads and the workers). The statements are
-//! the ones sea-orm builds for SQLite; rows are read into the models through serde. The hot
+//! the pool's `sqlx` connections do; they serve reads and the workers). Rows are read straight
+//! into the models (see `row_model`). The hot
 //! reads (a task by id, inbox pages) run the same way on read-only connections of the same
 //! kind ([`SqliteReaders`]).
 
@@ -18,6 +18,7 @@ use sea_orm::sea_query::{SelectStatement, Value};
 use sea_orm::{DbBackend, DbErr, Statement};
 
 use super::command_db::{CommandDb, CommandRow};
+use super::row_model::{Cell, model_of};
 use super::sql::{has_bound_limit, inline_sqlite_limits};
 
 /// A SQLite connection driven directly: the one writer's, or a read-only one (see
@@ -76,28 +77,23 @@ impl SqliteWriter {
         self.with(|conn| conn.execute_batch(sql))
     }
 
-    /// The rows a query returns (at most `most` of them).
+    /// The rows a query returns (at most `most` of them), each read straight into its model.
     pub(crate) fn rows<M: CommandRow>(&self, stmt: &SelectStatement, most: Option<usize>) -> Result<Vec<M>, DbErr> {
         let stmt = inline_sqlite_limits(DbBackend::Sqlite.build(stmt));
-        let rows = self.with(|conn| {
-            let mut prepared = conn.prepare_cached(&stmt.sql)?;
-            let names: Vec<String> = prepared.column_names().into_iter().map(str::to_owned).collect();
-            let mut rows = prepared.query(rusqlite::params_from_iter(params(&stmt)?))?;
-            let mut out = Vec::new();
-            while most.is_none_or(|m| out.len() < m)
-                && let Some(row) = rows.next()?
-            {
-                let mut object = serde_json::Map::with_capacity(names.len());
-                for (i, name) in names.iter().enumerate() {
-                    object.insert(name.clone(), json_of(row.get_ref(i)?));
-                }
-                out.push(serde_json::Value::Object(object));
-            }
-            Ok(out)
-        })?;
-        rows.into_iter()
-            .map(|r| serde_json::from_value(r).map_err(|e| DbErr::Type(format!("sqlite row: {e}"))))
-            .collect()
+        let conn = self.conn.lock().map_err(|_| DbErr::Custom("sqlite: the connection is poisoned".into()))?;
+        let mut prepared = conn.prepare_cached(&stmt.sql).map_err(db_err)?;
+        let names: Vec<String> = prepared.column_names().into_iter().map(str::to_owned).collect();
+        let mut rows = prepared.query(rusqlite::params_from_iter(params(&stmt).map_err(db_err)?)).map_err(db_err)?;
+        let mut out = Vec::new();
+        while most.is_none_or(|m| out.len() < m)
+            && let Some(row) = rows.next().map_err(db_err)?
+        {
+            let cells = (0..names.len())
+                .map(|i| row.get_ref(i).map_err(db_err).and_then(cell_of))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(model_of(&names, cells).map_err(|e| DbErr::Type(format!("sqlite row: {e}")))?);
+        }
+        Ok(out)
     }
 
     /// Whether a transaction is open on the connection.
@@ -156,15 +152,15 @@ impl CommandDb for SqliteWriter {
     }
 }
 
-/// A column's value as JSON, for deserializing the model.
-fn json_of(value: ValueRef<'_>) -> serde_json::Value {
-    match value {
-        ValueRef::Null => serde_json::Value::Null,
-        ValueRef::Integer(i) => i.into(),
-        ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number),
-        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
-        ValueRef::Blob(b) => b.iter().map(|x| serde_json::Value::from(*x)).collect(),
-    }
+/// A column's value as a cell of its row.
+fn cell_of(value: ValueRef<'_>) -> Result<Cell<'_>, DbErr> {
+    Ok(match value {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(i) => Cell::Int(i),
+        ValueRef::Real(f) => Cell::Real(f),
+        ValueRef::Text(t) => Cell::Text(std::str::from_utf8(t).map_err(|e| DbErr::Type(format!("sqlite text: {e}")))?),
+        ValueRef::Blob(b) => Cell::Bytes(b),
+    })
 }
 
 /// A statement's values as SQLite parameters.
@@ -231,7 +227,8 @@ mod tests {
             .with(|conn| conn.query_row("SELECT n, s, x FROM t", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
             .expect("read");
         assert_eq!((n, s.as_str(), x), (7, "陈述", None));
-        assert_eq!(json_of(ValueRef::Integer(7)), serde_json::json!(7));
-        assert_eq!(json_of(ValueRef::Null), serde_json::Value::Null);
+        assert_eq!(cell_of(ValueRef::Integer(7)).expect("int"), Cell::Int(7));
+        assert_eq!(cell_of(ValueRef::Null).expect("null"), Cell::Null);
+        assert!(cell_of(ValueRef::Text(&[0xff, 0xfe])).is_err(), "text that is not UTF-8 is refused");
     }
 }
