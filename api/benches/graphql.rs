@@ -30,13 +30,21 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use docket_engine::access::{Principal, Role};
 use docket_engine::core::Actor;
 use docket_engine::store::{
     InboxFilter, InboxKind, InboxQuery, InboxSort, Session, Store, StoreConfig, TaskStateFilter,
 };
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{self, HeaderValue};
+use hyper_util::rt::TokioIo;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use support::{clock, env_u64, load, ms, pct, peak_rss_mb_of, run_clients, seed_tasks};
@@ -49,6 +57,11 @@ fn token(user: &str, roles: &[String]) -> String {
     let claims = json!({ "sub": user, "roles": roles, "exp": 4_102_444_800u64 });
     let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
     jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("sign")
+}
+
+/// `token` as an `Authorization` header.
+fn bearer(token: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("Bearer {token}")).expect("a header value")
 }
 
 /// A running `docket serve`.
@@ -83,7 +96,7 @@ impl Drop for Server {
 
 /// The clients' bearer tokens, one per user, minted once: a client keeps its token (and the
 /// benchmark measures the server, not the signing of tokens).
-struct Tokens(HashMap<String, String>);
+struct Tokens(HashMap<String, HeaderValue>);
 
 impl Tokens {
     /// Tokens for the handler who starts cases, every step's actor, and the chief who
@@ -92,27 +105,52 @@ impl Tokens {
         let mut users = vec![("h1".to_owned(), vec!["handler".to_owned()])];
         users.extend(penalty::steps().into_iter().map(|(actor, _)| (actor.user, actor.groups)));
         users.push(("chief".to_owned(), vec!["section_chief".to_owned()]));
-        Tokens(users.into_iter().map(|(user, roles)| (user.clone(), token(&user, &roles))).collect())
+        Tokens(users.into_iter().map(|(user, roles)| (user.clone(), bearer(&token(&user, &roles)))).collect())
     }
 
-    fn of(&self, user: &str) -> &str {
+    fn of(&self, user: &str) -> &HeaderValue {
         &self.0[user]
     }
 }
 
-async fn gql(client: &reqwest::Client, url: &reqwest::Url, token: &str, query: &str, variables: Value) -> Value {
-    let body: Value = client
-        .post(url.clone())
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .expect("POST /graphql")
-        .json()
-        .await
-        .expect("JSON");
-    assert!(body.get("errors").is_none(), "{body}\n{query}");
-    body["data"].clone()
+/// One client's HTTP/1.1 connection to the server, kept open across its cases as an
+/// integration keeps its connection. Requests go straight onto it (no pool, no redirects, no
+/// proxy): the client shares the machine's two cores with the server, so what it spends on
+/// each request is taken from the server and would count against the API.
+struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+    host: HeaderValue,
+}
+
+impl Connection {
+    /// Connects to the server at `url` (`http://host:port/graphql`).
+    async fn open(url: &str) -> Connection {
+        let authority = url.strip_prefix("http://").and_then(|rest| rest.split('/').next()).expect("http://host:port/");
+        let stream = tokio::net::TcpStream::connect(authority).await.expect("connect to the server");
+        stream.set_nodelay(true).expect("TCP_NODELAY");
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+        tokio::spawn(connection);
+        Connection { sender, host: HeaderValue::from_str(authority).expect("host") }
+    }
+
+    /// POSTs `query` with `variables` to `/graphql` as `token`'s holder; returns `data`,
+    /// after checking that the answer has no errors.
+    async fn gql(&mut self, token: &HeaderValue, query: &str, variables: Value) -> Value {
+        let body = serde_json::to_vec(&json!({ "query": query, "variables": variables })).expect("JSON");
+        let request = Request::post("/graphql")
+            .header(header::HOST, self.host.clone())
+            .header(header::AUTHORIZATION, token.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .expect("a request");
+        self.sender.ready().await.expect("the connection");
+        let response = self.sender.send_request(request).await.expect("POST /graphql");
+        let bytes = response.into_body().collect().await.expect("the answer").to_bytes();
+        let mut body: Value = serde_json::from_slice(&bytes).expect("JSON");
+        assert!(body.get("errors").is_none(), "{body}\n{query}");
+        body["data"].take()
+    }
 }
 
 const START: &str =
@@ -124,20 +162,13 @@ const COMPLETE: &str = "mutation($i: CompleteTaskInput!) { completeTask(input: $
 const PUBLISH: &str = "mutation($c: ID!) { recordPublication(input: {caseId: $c}) { status } }";
 
 /// One penalty case through the API; returns its completions.
-async fn one_case(
-    client: &reqwest::Client,
-    url: &reqwest::Url,
-    tokens: &Tokens,
-    bk: &str,
-    latencies: &Mutex<Vec<Duration>>,
-) -> usize {
-    let case = gql(client, url, tokens.of("h1"), START, json!({ "bk": bk })).await["startCase"]["caseId"].clone();
+async fn one_case(connection: &mut Connection, tokens: &Tokens, bk: &str, latencies: &Mutex<Vec<Duration>>) -> usize {
+    let case = connection.gql(tokens.of("h1"), START, json!({ "bk": bk })).await["startCase"]["caseId"].take();
     let mut completions = 0;
     for (actor, done) in penalty::steps() {
         let token = tokens.of(&actor.user);
-        let next = gql(client, url, token, NEXT, json!({ "bk": bk })).await;
-        let task = next["inbox"]["nodes"][0]["id"].clone();
-        gql(client, url, token, CLAIM, json!({ "t": task })).await;
+        let task = connection.gql(token, NEXT, json!({ "bk": bk })).await["inbox"]["nodes"][0]["id"].take();
+        connection.gql(token, CLAIM, json!({ "t": task })).await;
         let input = json!({
             "taskId": task,
             "outcome": done.outcome,
@@ -146,11 +177,11 @@ async fn one_case(
             "records": done.records.iter().map(|r| json!({ "kind": r.kind, "sha256": r.sha256, "size": r.size, "uri": r.uri })).collect::<Vec<_>>(),
         });
         let t = Instant::now();
-        gql(client, url, token, COMPLETE, json!({ "i": input })).await;
+        connection.gql(token, COMPLETE, json!({ "i": input })).await;
         latencies.lock().await.push(t.elapsed());
         completions += 1;
     }
-    gql(client, url, tokens.of("chief"), PUBLISH, json!({ "c": case })).await;
+    connection.gql(tokens.of("chief"), PUBLISH, json!({ "c": case })).await;
     completions
 }
 
@@ -207,12 +238,19 @@ async fn session_load(store: &Store, clients: usize, seconds: u64) -> (f64, f64,
 }
 
 async fn api_load(url: &str, clients: usize, seconds: u64) -> (f64, f64, Duration, Duration) {
-    let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(64).build().expect("client");
-    let url = reqwest::Url::parse(url).expect("the server's URL");
-    let tokens = std::sync::Arc::new(Tokens::new());
+    let mut connections = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        connections.push(Mutex::new(Connection::open(url).await));
+    }
+    let connections = Arc::new(connections);
+    let tokens = Arc::new(Tokens::new());
     run_clients(clients, seconds, move |c, n, latencies| {
-        let (client, url, tokens) = (client.clone(), url.clone(), tokens.clone());
-        async move { one_case(&client, &url, &tokens, &format!("API-{c}-{n}"), &latencies).await }
+        let (connections, tokens) = (connections.clone(), tokens.clone());
+        async move {
+            // Client `c` alone uses connection `c`.
+            let mut connection = connections[c].lock().await;
+            one_case(&mut connection, &tokens, &format!("API-{c}-{n}"), &latencies).await
+        }
     })
     .await
 }
@@ -221,16 +259,15 @@ async fn api_load(url: &str, clients: usize, seconds: u64) -> (f64, f64, Duratio
 /// [`seed_tasks`] in the database.
 async fn api_inbox(url: &str, seeded: u64) -> (Duration, Duration) {
     let least = support::seeded_for_reviewer(seeded).min(50);
-    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let mut connection = Connection::open(url).await;
     let claims = json!({ "sub": "rev", "roles": ["legal_reviewer"], "groups": ["g7"], "exp": 4_102_444_800u64 });
     let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
-    let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("sign");
+    let token = bearer(&jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("sign"));
     let query = "{ inbox(first: 50) { edges { cursor node { id name due businessKey } } pageInfo { hasNextPage } } }";
-    let url = reqwest::Url::parse(url).expect("the server's URL");
     let mut samples = Vec::new();
     for i in 0..520 {
         let t = Instant::now();
-        let data = gql(&client, &url, &token, query, json!({})).await;
+        let data = connection.gql(&token, query, json!({})).await;
         if i >= 20 {
             samples.push(t.elapsed());
         }
