@@ -5,6 +5,7 @@ mod support;
 
 use std::sync::Arc;
 
+use docket_engine::access::{Principal, Role};
 use docket_engine::core::{Actor, CaseStatus, Command, Completion, RecordRef, TaskKey, Wait};
 use docket_engine::store::{
     InboxFilter, InboxQuery, InboxScope, InboxSort, SortKey, StartCase, Store, StoreError, TaskStateFilter,
@@ -762,4 +763,70 @@ async fn commands_worked_out_ahead_write_what_the_transaction_would() {
     for other in &footprints[1..] {
         assert_eq!(&footprints[0], other);
     }
+}
+
+#[tokio::test]
+async fn a_task_shown_on_an_inbox_page_is_not_read_again_to_find_its_case() {
+    support::on_both(|store| async move {
+        let case = start_penalty(&store).await;
+        let handler = Principal {
+            user: "h1".into(),
+            name: "H1".into(),
+            roles: vec![Role::Handler],
+            groups: vec![],
+            scopes: vec![],
+        };
+        let session = store.session(&handler);
+        let page = store.group_inbox(&["handler".to_owned()], 10, None).await.unwrap();
+        let task = page.tasks.iter().find(|t| t.case_id == case).expect("the filing task").clone();
+        // Behind the store's back, the row names another case: a command that read the row
+        // would go there and find no such case.
+        let moved = format!("UPDATE tasks SET case_id = 'elsewhere' WHERE id = {}", task.id);
+        store.db().execute_unprepared(&moved).await.unwrap();
+        let claimed = session.claim(task.id, None).await.expect("claimed on the case the page showed");
+        assert_eq!(claimed.case_id, case);
+        let (_, state) = store.case_state(&case).await.unwrap();
+        let held = state.tasks.iter().find(|t| t.key == TaskKey(task.task_key as u32)).expect("the task");
+        assert_eq!(held.assignee.as_deref(), Some("h1"));
+        // An id never shown on this node is read: an unknown one is not found.
+        let unknown = session.claim(task.id + 1_000, None).await.unwrap_err();
+        assert!(matches!(unknown, StoreError::NotFound(_)), "{unknown:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_task_offered_to_several_of_the_scanned_groups_is_on_one_page_once() {
+    support::on_both(|store| async move {
+        store.deploy(support::PENALTY, "admin").await.unwrap();
+        for _ in 0..3 {
+            store
+                .start_case(StartCase { flow: "penalty-general".into(), actor: "h1".into(), ..Default::default() })
+                .await
+                .unwrap();
+        }
+        // Every filing task is offered to a second group as well.
+        let copy = "INSERT INTO task_candidates (task_id, kind, name, due_at, priority, created_at) \
+                    SELECT task_id, kind, 'second', due_at, priority, created_at FROM task_candidates \
+                    WHERE kind = 'group' AND name = 'handler'";
+        store.db().execute_unprepared(copy).await.unwrap();
+        let groups = vec!["handler".to_owned(), "second".to_owned()];
+        let scope = InboxScope::Offered { groups: groups.clone(), user: None };
+        let all = inbox_ids(&store, &scope, InboxFilter::default(), InboxSort::default()).await;
+        assert_eq!(all.len(), 3, "each task once: {all:?}");
+        let mut paged = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.group_inbox(&groups, 2, after).await.unwrap();
+            assert!(page.tasks.len() <= 2);
+            paged.extend(page.tasks.iter().map(|t| t.id));
+            assert_eq!(page.cursors.len(), page.tasks.len());
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(paged, all, "pages of two hold the same tasks, in the same order");
+    })
+    .await;
 }

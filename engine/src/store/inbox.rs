@@ -5,7 +5,7 @@
 //! when the task closes, and a claim or delegation replaces the `assignee` row. A group
 //! inbox and "my tasks" (a user's `assignee` rows) are the same query: one index range scan
 //! per scanned `(kind, name)` through `(name, kind, due_at, task_id)`, each stopped after a
-//! page, all in one statement, merged here, so that the cost of a page by due date does not
+//! page, merged, cut to a page and joined to the task rows, all in one statement, so that the cost of a page by due date does not
 //! grow with the number of open tasks. Due-date filters are checked on the candidate row;
 //! filters on state, flow or business key join the `tasks` row as the scan goes (a business
 //! key is found through its case). Tasks without a due date sort last (`due_at` is stored as
@@ -19,8 +19,8 @@
 //! task of the previous one in (key, task id) order, so no task is seen twice and none that
 //! existed when paging started is skipped.
 
-use sea_orm::sea_query::{Alias, Asterisk, Cond, Expr, ExprTrait, Order, Query, SelectStatement, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryTrait};
+use sea_orm::sea_query::{Alias, Asterisk, Cond, Expr, ExprTrait, JoinType, Order, Query, SelectStatement, UnionType};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::{Deserialize, Serialize};
 
 use super::entity::{cases, task_candidates as tc, tasks};
@@ -150,11 +150,62 @@ pub struct InboxPage {
     pub next: Option<InboxCursor>,
 }
 
-/// A candidate row an inbox page's scans found: its sort key and its task.
+/// A task row of an inbox page, with its sort key as its candidate rows hold it (the
+/// cursor's). The task's columns are spelled out rather than flattened, so that a row is read
+/// straight into it; [`PageRow::task`] lists every column of `tasks`, so a column added there
+/// is a compile error here until it is read too.
 #[derive(Deserialize, FromQueryResult)]
-struct Found {
-    k: i64,
-    task_id: i64,
+struct PageRow {
+    page_key: i64,
+    id: i64,
+    case_id: String,
+    task_key: i32,
+    node_id: String,
+    name: String,
+    flow_key: String,
+    flow_version: i32,
+    business_key: Option<String>,
+    state: String,
+    assignee: Option<String>,
+    candidate_users: String,
+    candidate_groups: String,
+    priority: i32,
+    due_at: Option<i64>,
+    created_at: i64,
+    closed_at: Option<i64>,
+    completed_by: Option<String>,
+    outcome: Option<String>,
+}
+
+impl PageRow {
+    /// The cursor after this task.
+    fn cursor(&self) -> InboxCursor {
+        InboxCursor { key: self.page_key, task_id: self.id }
+    }
+
+    /// The task's row.
+    fn task(self) -> tasks::Model {
+        tasks::Model {
+            id: self.id,
+            case_id: self.case_id,
+            task_key: self.task_key,
+            node_id: self.node_id,
+            name: self.name,
+            flow_key: self.flow_key,
+            flow_version: self.flow_version,
+            business_key: self.business_key,
+            state: self.state,
+            assignee: self.assignee,
+            candidate_users: self.candidate_users,
+            candidate_groups: self.candidate_groups,
+            priority: self.priority,
+            due_at: self.due_at,
+            created_at: self.created_at,
+            closed_at: self.closed_at,
+            completed_by: self.completed_by,
+            outcome: self.outcome,
+        }
+    }
 }
 
 impl Store {
@@ -181,35 +232,51 @@ impl Store {
     pub async fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
         let limit = query.limit.clamp(1, MAX_PAGE);
         let now = self.now().0;
-        let mut found: Vec<(i64, i64)> = Vec::new();
-        // One statement for every scanned candidate: each scan is a subquery stopped after a
-        // page, and their rows are concatenated (UNION ALL), so a page costs two round trips
-        // (this and the task rows) however many groups the user is in.
+        // One statement: a scan per scanned candidate, each a subquery stopped after a page,
+        // their rows concatenated (UNION ALL), each task once, cut to a page, and joined to
+        // the task rows; so a page is one round trip however many groups the user is in.
         let mut scans = page_selects(query, limit + 1, now).into_iter().enumerate().map(|(i, scan)| {
             let mut wrapped = Query::select();
             wrapped.column(Asterisk).from_subquery(scan, Alias::new(format!("scan{i}")));
             wrapped
         });
-        if let Some(mut all) = scans.next() {
-            all.unions(scans.map(|s| (UnionType::All, s)));
-            found.extend(self.hot_rows::<Found>(&all, None).await?.into_iter().map(|f| (f.k, f.task_id)));
-        }
-        if query.sort.descending {
-            found.sort_unstable_by(|a, b| b.cmp(a));
-        } else {
-            found.sort_unstable();
-        }
+        let Some(mut found) = scans.next() else {
+            return Ok(InboxPage { tasks: Vec::new(), cursors: Vec::new(), has_next: false, next: None });
+        };
+        found.unions(scans.map(|s| (UnionType::All, s)));
+        let order = if query.sort.descending { Order::Desc } else { Order::Asc };
+        let (page, key, task_id) = (Alias::new("page"), Alias::new("k"), Alias::new("task_id"));
+        let mut cut = Query::select();
+        cut.distinct()
+            .columns([key.clone(), task_id.clone()])
+            .from_subquery(found, Alias::new("found"))
+            .order_by(key.clone(), order.clone())
+            .order_by(task_id.clone(), order.clone())
+            .limit(limit + 1);
+        let mut select = Query::select();
+        select
+            .column((tasks::Entity, Asterisk))
+            .expr_as(Expr::col((page.clone(), key.clone())), Alias::new("page_key"))
+            .from(tasks::Entity)
+            .join_subquery(
+                JoinType::InnerJoin,
+                cut,
+                page.clone(),
+                Expr::col((tasks::Entity, tasks::Column::Id)).equals((page.clone(), task_id.clone())),
+            )
+            .order_by((page.clone(), key), order.clone())
+            .order_by((page, task_id), order);
+        let mut rows = self.hot_rows::<PageRow>(&select, None).await?;
+        // A task is offered through several of the scanned rows with the same key (they are
+        // copies of its row); should two keys ever differ, the first in page order counts.
         let mut seen = std::collections::HashSet::new();
-        found.retain(|(_, id)| seen.insert(*id));
-        let has_next = found.len() as u64 > limit;
-        found.truncate(limit as usize);
-        let ids: Vec<i64> = found.iter().map(|(_, id)| *id).collect();
-        let by_id = tasks::Entity::find().filter(tasks::Column::Id.is_in(ids.clone())).into_query();
-        let mut rows = self.hot_rows::<tasks::Model>(&by_id, None).await?;
-        rows.sort_by_key(|t| ids.iter().position(|id| *id == t.id));
-        let cursors: Vec<InboxCursor> =
-            found.iter().map(|(key, task_id)| InboxCursor { key: *key, task_id: *task_id }).collect();
+        rows.retain(|row| seen.insert(row.id));
+        let has_next = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        let cursors: Vec<InboxCursor> = rows.iter().map(PageRow::cursor).collect();
         let next = if has_next { cursors.last().copied() } else { None };
+        let rows: Vec<tasks::Model> = rows.into_iter().map(PageRow::task).collect();
+        self.inner.task_locations.note(&rows);
         Ok(InboxPage { tasks: rows, cursors, has_next, next })
     }
 

@@ -7,6 +7,7 @@
 //! - `commit`: group commit (one transaction per batch; a command failing in the database is
 //!   taken out and the batch re-run).
 //! - `case_cache`: committed rows of recently changed cases, so commands need not read them.
+//! - `task_locations`: each task's case and key, by task id, for tasks read lately.
 //! - `command_db`: what a command's transaction runs, on either kind of connection.
 //! - `effects`: the core's effects carried out on the tables.
 //! - `statements`: the writes every case runs through, as SQL text written once.
@@ -46,6 +47,7 @@ mod sql;
 mod sqlite_writer;
 mod start_timers;
 mod statements;
+mod task_locations;
 pub mod workers;
 
 pub use error::StoreError;

@@ -49,7 +49,9 @@ impl Store {
     /// A database failure.
     pub async fn task_row(&self, id: i64) -> Result<Option<tasks::Model>, StoreError> {
         let query = tasks::Entity::find_by_id(id).limit(1).into_query();
-        Ok(self.hot_rows(&query, Some(1)).await?.into_iter().next())
+        let row = self.hot_rows::<tasks::Model>(&query, Some(1)).await?.into_iter().next();
+        self.inner.task_locations.note(row.as_ref());
+        Ok(row)
     }
 
     /// The rows of a read every task command or inbox page makes (at most `most` of them): on

@@ -36,6 +36,7 @@ use super::pg_writer::{PgWriter, is_loopback};
 use super::prepared::{Prepared, run_prepared};
 use super::sqlite_writer::{SqliteReaders, SqliteWriter};
 use super::statements;
+use super::task_locations::TaskLocations;
 use crate::calendar::Calendars;
 use crate::core::{self, CallKey, CaseState, CaseStatus, Command, Definition, Env, Variables};
 use crate::time::Timestamp;
@@ -58,8 +59,10 @@ pub struct StoreConfig {
     /// The clock commands and workers read; the system clock unless a test shifts it.
     pub clock: Clock,
     /// How many running cases the node keeps in memory as last committed, so that a command
-    /// need not read its case again (0 turns the cache off). A case changed elsewhere (another
-    /// node) is noticed by its version and read again.
+    /// need not read its case again. A case changed elsewhere (another node) is noticed by its
+    /// version and read again. It also sizes the map of where the tasks read lately are (four
+    /// tasks a case), so that a command on a task need not read the task's row to find its
+    /// case. 0 turns both off.
     pub cached_cases: usize,
 }
 
@@ -181,6 +184,8 @@ pub(crate) struct Inner {
     definitions: RwLock<HashMap<i64, Arc<LoadedDefinition>>>,
     /// Committed rows of recently changed cases.
     pub cases: CaseCache,
+    /// The case and key of tasks read lately, by task id.
+    pub task_locations: TaskLocations,
     /// Whether reads of a case may be answered from `cases`: only where this node's committer
     /// is the database's one writer (a SQLite file), so the cache is never behind it.
     reads_cached: bool,
@@ -206,6 +211,10 @@ const MIGRATION_LOCK: i64 = 0x646f_636b_6574;
 
 /// Connections for point reads on PostgreSQL (see `pg_reads`).
 const POINT_READERS: usize = 4;
+
+/// How many task locations are kept for each case the case cache holds: a case at work has a
+/// task or a few open, and inbox pages show tasks of cases not yet cached.
+const TASKS_PER_CACHED_CASE: usize = 4;
 
 /// How often a command is retried after losing an optimistic-concurrency race.
 const MAX_ATTEMPTS: u32 = 8;
@@ -259,6 +268,7 @@ impl Store {
         let inner = Arc::new(Inner {
             db,
             cases: CaseCache::new(config.cached_cases),
+            task_locations: TaskLocations::new(config.cached_cases.saturating_mul(TASKS_PER_CACHED_CASE)),
             reads_cached: file.is_some(),
             readers: file.map(|path| SqliteReaders::open(path, 2)).transpose()?,
             pg_readers: pg_writer.as_ref().map(|writer| PgReaders::new(writer, POINT_READERS)),

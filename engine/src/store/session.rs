@@ -8,6 +8,7 @@ use super::entity::{cases, inbox_views, tasks};
 use super::error::StoreError;
 use super::inbox::{InboxFilter, InboxPage, InboxQuery, InboxScope};
 use super::runtime::{Deployment, Executed, StartCase, Store};
+use super::task_locations::TaskLocation;
 use crate::access::{Operation, Principal, Role, authorize};
 use crate::core::{CaseState, Command, Completion, IncidentKey, PublicationKey, RecordRef, TaskKey, Variables};
 use crate::model::{NodeKind, StartTrigger};
@@ -124,11 +125,14 @@ impl<'a> Session<'a> {
             || (task.state == "escalated" && p.has_role(Role::Leader))
     }
 
-    /// Whether the principal may see this task: it works on it, or may read any inbox or
-    /// any case.
+    /// Whether the principal may see this task: it works on it, or sees every task.
     fn may_see(&self, task: &tasks::Model) -> bool {
-        self.works_on(task)
-            || authorize(self.principal, Operation::ReadAnyInbox).is_ok()
+        self.works_on(task) || self.sees_every_task()
+    }
+
+    /// Whether the principal may see every task: it may read any inbox or any case.
+    fn sees_every_task(&self) -> bool {
+        authorize(self.principal, Operation::ReadAnyInbox).is_ok()
             || authorize(self.principal, Operation::ReadCase).is_ok()
     }
 
@@ -155,9 +159,24 @@ impl<'a> Session<'a> {
         idem: Option<String>,
     ) -> Result<Executed, StoreError> {
         self.allow(operation)?;
+        let task = self.locate(id).await?;
+        self.store.execute(&task.case_id, command(task.key), &self.actor(), self.idempotency(idem)?).await
+    }
+
+    /// Where a task the principal may see is. For a principal who sees every task, a task
+    /// read lately (on an inbox page, say) is not read again: its case and key never change.
+    /// Otherwise the row is read, to check that the principal works on it.
+    ///
+    /// # Errors
+    /// As [`Session::task`].
+    async fn locate(&self, id: i64) -> Result<TaskLocation, StoreError> {
+        if self.sees_every_task()
+            && let Some(location) = self.store.inner.task_locations.get(id)
+        {
+            return Ok(location);
+        }
         let task = self.task(id).await?;
-        let command = command(TaskKey(task.task_key as u32));
-        self.store.execute(&task.case_id, command, &self.actor(), self.idempotency(idem)?).await
+        Ok(TaskLocation { case_id: task.case_id.into(), key: TaskKey(task.task_key as u32) })
     }
 
     /// Claims a task.
