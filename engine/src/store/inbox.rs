@@ -5,11 +5,11 @@
 //! when the task closes, and a claim or delegation replaces the `assignee` row. A group
 //! inbox and "my tasks" (a user's `assignee` rows) are the same query: one index range scan
 //! per scanned `(kind, name)` through `(name, kind, due_at, task_id)`, each stopped after a
-//! page, merged, cut to a page and joined to the task rows, all in one statement, so that the cost of a page by due date does not
-//! grow with the number of open tasks. Due-date filters are checked on the candidate row;
-//! filters on state, flow or business key join the `tasks` row as the scan goes (a business
-//! key is found through its case). Tasks without a due date sort last (`due_at` is stored as
-//! `i64::MAX` there).
+//! page, merged, cut to a page and joined to the task rows, all in one statement, so that the
+//! cost of a page by due date does not grow with the number of open tasks. Due-date filters
+//! are checked on the candidate row; filters on state, flow or business key join the `tasks`
+//! row as the scan goes (a business key is found through its case). Tasks without a due date
+//! sort last (`due_at` is stored as `i64::MAX` there).
 //!
 //! The orders by priority and by creation read the same index, which carries both values,
 //! and sort the scope's rows: a page costs a read of the scope's whole index range, which
