@@ -37,6 +37,17 @@ async fn start_penalty(store: &Store) -> String {
     started.case_id
 }
 
+/// Deploys the penalty flow and starts `n` cases of it, each waiting at its filing task.
+async fn start_penalties(store: &Store, n: usize) {
+    store.deploy(support::PENALTY, "admin").await.expect("deploy");
+    for _ in 0..n {
+        store
+            .start_case(StartCase { flow: "penalty-general".into(), actor: "h1".into(), ..Default::default() })
+            .await
+            .expect("start");
+    }
+}
+
 async fn open_task(store: &Store, case: &str, node: &str) -> TaskKey {
     let (_, state) = store.case_state(case).await.expect("case");
     let row = tasks::Entity::find()
@@ -272,13 +283,7 @@ async fn refused_commands_change_nothing_and_say_why() {
 #[tokio::test]
 async fn the_group_inbox_pages_by_due_date() {
     support::on_both(|store| async move {
-        store.deploy(support::PENALTY, "admin").await.unwrap();
-        for _ in 0..5 {
-            store
-                .start_case(StartCase { flow: "penalty-general".into(), actor: "h1".into(), ..Default::default() })
-                .await
-                .unwrap();
-        }
+        start_penalties(&store, 5).await;
         let groups = vec!["handler".to_owned(), "nobody".to_owned()];
         let first = store.group_inbox(&groups, 3, None).await.unwrap();
         assert_eq!(first.tasks.len(), 3);
@@ -798,13 +803,7 @@ async fn a_task_shown_on_an_inbox_page_is_not_read_again_to_find_its_case() {
 #[tokio::test]
 async fn a_task_offered_to_several_of_the_scanned_groups_is_on_one_page_once() {
     support::on_both(|store| async move {
-        store.deploy(support::PENALTY, "admin").await.unwrap();
-        for _ in 0..3 {
-            store
-                .start_case(StartCase { flow: "penalty-general".into(), actor: "h1".into(), ..Default::default() })
-                .await
-                .unwrap();
-        }
+        start_penalties(&store, 3).await;
         // Every filing task is offered to a second group as well.
         let copy = "INSERT INTO task_candidates (task_id, kind, name, due_at, priority, created_at) \
                     SELECT task_id, kind, 'second', due_at, priority, created_at FROM task_candidates \

@@ -57,7 +57,9 @@ impl TaskLocations {
         let mut entries = self.entries();
         for row in rows {
             let Ok(key) = u32::try_from(row.task_key) else { continue };
-            if entries.get(&row.id).is_none_or(|held| *held.case_id != *row.case_id) {
+            // Held already means held right (a location never changes); looking it up marks
+            // it as recently used.
+            if entries.get(&row.id).is_none() {
                 entries.insert(row.id, TaskLocation { case_id: row.case_id.as_str().into(), key: TaskKey(key) });
             }
         }
