@@ -19,12 +19,13 @@
 //! task of the previous one in (key, task id) order, so no task is seen twice and none that
 //! existed when paging started is skipped.
 
-use sea_orm::sea_query::{Alias, Asterisk, Cond, Expr, ExprTrait, JoinType, Order, Query, SelectStatement, UnionType};
+use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::{Deserialize, Serialize};
 
 use super::entity::{cases, task_candidates as tc, tasks};
 use super::error::StoreError;
+use super::inbox_sql::page_statement;
 use super::runtime::Store;
 
 /// `task_candidates.due_at` of a task without a due date, so that it sorts last on every
@@ -232,41 +233,13 @@ impl Store {
     pub async fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
         let limit = query.limit.clamp(1, MAX_PAGE);
         let now = self.now().0;
-        // One statement: a scan per scanned candidate, each a subquery stopped after a page,
-        // their rows concatenated (UNION ALL), each task once, cut to a page, and joined to
-        // the task rows; so a page is one round trip however many groups the user is in.
-        let mut scans = page_selects(query, limit + 1, now).into_iter().enumerate().map(|(i, scan)| {
-            let mut wrapped = Query::select();
-            wrapped.column(Asterisk).from_subquery(scan, Alias::new(format!("scan{i}")));
-            wrapped
-        });
-        let Some(mut found) = scans.next() else {
+        // One statement: a scan per scanned candidate, their rows concatenated, each task
+        // once, cut to a page and joined to the task rows (see `inbox_sql`); so a page is one
+        // round trip however many groups the user is in.
+        let Some(statement) = page_statement(self.db().get_database_backend(), query, limit + 1, now) else {
             return Ok(InboxPage { tasks: Vec::new(), cursors: Vec::new(), has_next: false, next: None });
         };
-        found.unions(scans.map(|s| (UnionType::All, s)));
-        let order = if query.sort.descending { Order::Desc } else { Order::Asc };
-        let (page, key, task_id) = (Alias::new("page"), Alias::new("k"), Alias::new("task_id"));
-        let mut cut = Query::select();
-        cut.distinct()
-            .columns([key.clone(), task_id.clone()])
-            .from_subquery(found, Alias::new("found"))
-            .order_by(key.clone(), order.clone())
-            .order_by(task_id.clone(), order.clone())
-            .limit(limit + 1);
-        let mut select = Query::select();
-        select
-            .column((tasks::Entity, Asterisk))
-            .expr_as(Expr::col((page.clone(), key.clone())), Alias::new("page_key"))
-            .from(tasks::Entity)
-            .join_subquery(
-                JoinType::InnerJoin,
-                cut,
-                page.clone(),
-                Expr::col((tasks::Entity, tasks::Column::Id)).equals((page.clone(), task_id.clone())),
-            )
-            .order_by((page.clone(), key), order.clone())
-            .order_by((page, task_id), order);
-        let mut rows = self.hot_rows::<PageRow>(&select, None).await?;
+        let mut rows = self.hot_statement_rows::<PageRow>(&statement, None).await?;
         // A task is offered through several of the scanned rows with the same key (they are
         // copies of its row); should two keys ever differ, the first in page order counts.
         let mut seen = std::collections::HashSet::new();
@@ -306,7 +279,7 @@ impl Store {
 
 /// The `(kind, name)` inbox rows a scope scans: an offered scope's groups (narrowed to one by
 /// the candidate group filter) and its user by name; an assigned scope's `assignee` rows.
-fn scanned<'a>(scope: &'a InboxScope, filter: &'a InboxFilter) -> Vec<(&'static str, &'a str)> {
+pub(super) fn scanned<'a>(scope: &'a InboxScope, filter: &'a InboxFilter) -> Vec<(&'static str, &'a str)> {
     match scope {
         InboxScope::Offered { groups, user } => {
             let groups = groups.iter().filter(|g| filter.candidate_group.as_ref().is_none_or(|only| only == *g));
@@ -337,7 +310,7 @@ fn scanned_rows(scope: &InboxScope, filter: &InboxFilter) -> Cond {
 
 /// Filters on the candidate row itself (its copy of the due date). Candidate rows exist only
 /// for open tasks, so an offered scope without other filters needs no `tasks` row at all.
-fn candidate_filters(filter: &InboxFilter, now: i64) -> Cond {
+pub(super) fn candidate_filters(filter: &InboxFilter, now: i64) -> Cond {
     let due = || Expr::col((tc::Entity, tc::Column::DueAt));
     let mut all = Cond::all();
     if let Some(before) = filter.due_before {
@@ -351,7 +324,7 @@ fn candidate_filters(filter: &InboxFilter, now: i64) -> Cond {
 
 /// Joins `tasks` to the candidate rows, with the filters only a task row answers (state,
 /// flow, business key), when the filter has any.
-fn join_tasks_if_needed(select: &mut SelectStatement, filter: &InboxFilter) {
+pub(super) fn join_tasks_if_needed(select: &mut SelectStatement, filter: &InboxFilter) {
     if filter.state.is_none() && filter.flow.is_none() && filter.business_key.is_none() {
         return;
     }
@@ -392,54 +365,4 @@ fn task_filters(filter: &InboxFilter) -> Cond {
             all.add(t(tasks::Column::CaseId).in_subquery(of_case)).add(t(tasks::Column::BusinessKey).eq(key.as_str()));
     }
     all
-}
-
-/// One keyset page query per scanned `(kind, name)`, each returning `k` (the sort key) and
-/// `task_id`.
-fn page_selects(query: &InboxQuery, limit: u64, now: i64) -> Vec<SelectStatement> {
-    let order = if query.sort.descending { Order::Desc } else { Order::Asc };
-    let key_col = match query.sort.key {
-        SortKey::Due => tc::Column::DueAt,
-        SortKey::Priority => tc::Column::Priority,
-        SortKey::Created => tc::Column::CreatedAt,
-    };
-    let after = |key: Expr, id: Expr| -> Option<Cond> {
-        query.after.map(|c| {
-            let (beyond, id_beyond) = if query.sort.descending {
-                (key.clone().lt(c.key), id.lt(c.task_id))
-            } else {
-                (key.clone().gt(c.key), id.gt(c.task_id))
-            };
-            Cond::any().add(beyond).add(Cond::all().add(key.eq(c.key)).add(id_beyond))
-        })
-    };
-    scanned(&query.scope, &query.filter)
-        .into_iter()
-        .map(|(kind, name)| {
-            let key = Expr::col((tc::Entity, key_col));
-            let id = Expr::col((tc::Entity, tc::Column::TaskId));
-            // Every key is read as a 64-bit integer (`priority` is a 32-bit column).
-            let read = match query.sort.key {
-                SortKey::Priority => key.clone().cast_as(Alias::new("BIGINT")),
-                _ => key.clone(),
-            };
-            let mut select = Query::select();
-            select
-                .expr_as(read, Alias::new("k"))
-                .expr_as(id.clone(), Alias::new("task_id"))
-                .from(tc::Entity)
-                .and_where(Expr::col((tc::Entity, tc::Column::Kind)).eq(kind))
-                .and_where(Expr::col((tc::Entity, tc::Column::Name)).eq(name))
-                .cond_where(candidate_filters(&query.filter, now));
-            join_tasks_if_needed(&mut select, &query.filter);
-            if let Some(cond) = after(key, id) {
-                select.cond_where(cond);
-            }
-            select
-                .order_by((tc::Entity, key_col), order.clone())
-                .order_by((tc::Entity, tc::Column::TaskId), order.clone())
-                .limit(limit);
-            select
-        })
-        .collect()
 }

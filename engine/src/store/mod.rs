@@ -17,6 +17,7 @@
 //! - `pg_reads`: point reads on PostgreSQL, on connections like the committers'.
 //! - [`audit`]: the hash-chained audit trail and its verification.
 //! - [`inbox`]: inbox queries (filters, sorts, keyset pages).
+//! - `inbox_sql`: the text of an inbox page's statement, written straight from the query.
 //! - [`read`]: the read side (tasks, cases, timelines, definitions, incidents, the
 //!   record-access log, saved views) and case migration.
 //! - [`session`]: the front door for a signed-in principal: the access policy, then the store.
@@ -34,6 +35,7 @@ pub mod entity;
 pub mod error;
 pub mod feed;
 pub mod inbox;
+mod inbox_sql;
 mod lot;
 mod pg_reads;
 mod pg_wire;

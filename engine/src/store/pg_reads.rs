@@ -2,9 +2,9 @@
 //!
 //! A command on a case that is not in the cache reads the case first, a command through the
 //! API reads its task first (who may act on it), and a start reads its flow's latest version:
-//! one row each, by key; an inbox page is two reads (the scans of its groups, then its tasks'
-//! rows). On the pool (`sqlx`) each is a hand-off to the pool's connection and its driver,
-//! with their per-query work on the caller's side. Here each is one exchange on a connection
+//! one row each, by key; and an inbox page is one statement (see `inbox_sql`). On the pool
+//! (`sqlx`) each is a hand-off to the pool's connection and its driver, with their per-query
+//! work on the caller's side. Here each is one exchange on a connection
 //! spoken like the committers' (see `pg_wire`), its statement prepared once per connection.
 //! Other reads (lists, timelines, the workers') stay on the pool.
 //!
@@ -14,8 +14,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use sea_orm::DbErr;
-use sea_orm::sea_query::SelectStatement;
+use sea_orm::{DbErr, Statement};
 
 use super::command_db::CommandRow;
 use super::pg_writer::PgWriter;
@@ -32,22 +31,24 @@ impl PgReaders {
         PgReaders { conns: (0..n.max(1)).map(|_| writer.another()).collect(), next: AtomicUsize::new(0) }
     }
 
-    /// The rows `query` returns (the first `most` of them), as committed.
+    /// The rows a statement written for PostgreSQL returns (the first `most` of them), as
+    /// committed.
     ///
     /// # Errors
     /// When the server cannot be reached or refuses the query.
-    pub(crate) async fn rows<M: CommandRow>(
+    pub(crate) async fn statement_rows<M: CommandRow>(
         &self,
-        query: &SelectStatement,
+        stmt: &Statement,
         most: Option<usize>,
     ) -> Result<Vec<M>, DbErr> {
         let writer = &self.conns[self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len()];
-        writer.connection().await?.rows(query, most).await
+        writer.connection().await?.statement_rows(stmt, most).await
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use sea_orm::DbBackend;
     use sea_orm::sea_query::{Expr, Query};
 
     use super::*;
@@ -63,7 +64,8 @@ mod tests {
         let Some(writer) = writer().await else { return };
         let readers = PgReaders::new(&writer, 2);
         let pid = Query::select().expr_as(Expr::cust("pg_backend_pid()"), "pid").to_owned();
-        let session = || async { readers.rows::<Session>(&pid, None).await.expect("a read")[0].pid };
+        let pid = DbBackend::Postgres.build(&pid);
+        let session = || async { readers.statement_rows::<Session>(&pid, None).await.expect("a read")[0].pid };
         let (first, second) = (session().await, session().await);
         assert_ne!(first, second, "two connections, in turn");
         assert_eq!(session().await, first, "the first again");

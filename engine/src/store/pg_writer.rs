@@ -305,8 +305,19 @@ impl PgConn {
         stmt: &SelectStatement,
         most: Option<usize>,
     ) -> Result<Vec<M>, DbErr> {
-        let stmt = DbBackend::Postgres.build(stmt);
-        let (kept, done) = self.exchange(&[&stmt]).await.map_err(|failed| failed.error)?;
+        self.statement_rows(&DbBackend::Postgres.build(stmt), most).await
+    }
+
+    /// The rows a statement written for PostgreSQL returns (the first `most` of them).
+    ///
+    /// # Errors
+    /// When the server refuses the query or the connection breaks.
+    pub(crate) async fn statement_rows<M: CommandRow>(
+        &self,
+        stmt: &Statement,
+        most: Option<usize>,
+    ) -> Result<Vec<M>, DbErr> {
+        let (kept, done) = self.exchange(&[stmt]).await.map_err(|failed| failed.error)?;
         let (Some(kept), Some(done)) = (kept.into_iter().next(), done.into_iter().next()) else {
             return Ok(Vec::new());
         };

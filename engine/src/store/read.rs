@@ -7,6 +7,7 @@ use std::sync::Arc;
 use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    Statement,
 };
 
 use super::audit::{AuditEntry, log_row};
@@ -66,14 +67,27 @@ impl Store {
         query: &SelectStatement,
         most: Option<usize>,
     ) -> Result<Vec<M>, StoreError> {
+        let stmt = inline_sqlite_limits(self.db().get_database_backend().build(query));
+        self.hot_statement_rows(&stmt, most).await
+    }
+
+    /// [`Store::hot_rows`] of a statement written for the store's database (its `LIMIT`s
+    /// written into the text on SQLite).
+    ///
+    /// # Errors
+    /// A database failure.
+    pub(crate) async fn hot_statement_rows<M: CommandRow>(
+        &self,
+        stmt: &Statement,
+        most: Option<usize>,
+    ) -> Result<Vec<M>, StoreError> {
         if let Some(readers) = &self.inner.readers {
-            return Ok(readers.pick().rows(query, most)?);
+            return Ok(readers.pick().statement_rows(stmt, most)?);
         }
         if let Some(readers) = &self.inner.pg_readers {
-            return Ok(readers.rows(query, most).await?);
+            return Ok(readers.statement_rows(stmt, most).await?);
         }
-        let db = self.db();
-        let rows = db.query_all_raw(inline_sqlite_limits(db.get_database_backend().build(query))).await?;
+        let rows = self.db().query_all_raw(stmt.clone()).await?;
         Ok(rows
             .iter()
             .take(most.unwrap_or(usize::MAX))

@@ -79,11 +79,16 @@ impl SqliteWriter {
 
     /// The rows a query returns (at most `most` of them), each read straight into its model.
     pub(crate) fn rows<M: CommandRow>(&self, stmt: &SelectStatement, most: Option<usize>) -> Result<Vec<M>, DbErr> {
-        let stmt = inline_sqlite_limits(DbBackend::Sqlite.build(stmt));
+        self.statement_rows(&inline_sqlite_limits(DbBackend::Sqlite.build(stmt)), most)
+    }
+
+    /// The rows a statement written for SQLite returns (at most `most` of them), each read
+    /// straight into its model.
+    pub(crate) fn statement_rows<M: CommandRow>(&self, stmt: &Statement, most: Option<usize>) -> Result<Vec<M>, DbErr> {
         let conn = self.conn.lock().map_err(|_| DbErr::Custom("sqlite: the connection is poisoned".into()))?;
         let mut prepared = conn.prepare_cached(&stmt.sql).map_err(db_err)?;
         let names: Vec<String> = prepared.column_names().into_iter().map(str::to_owned).collect();
-        let mut rows = prepared.query(rusqlite::params_from_iter(params(&stmt).map_err(db_err)?)).map_err(db_err)?;
+        let mut rows = prepared.query(rusqlite::params_from_iter(params(stmt).map_err(db_err)?)).map_err(db_err)?;
         let mut out = Vec::new();
         while most.is_none_or(|m| out.len() < m)
             && let Some(row) = rows.next().map_err(db_err)?
