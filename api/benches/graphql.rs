@@ -47,7 +47,7 @@ use hyper::header::{self, HeaderValue};
 use hyper_util::rt::TokioIo;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
-use support::{clock, env_u64, load, ms, pct, peak_rss_mb_of, run_clients, seed_tasks};
+use support::{clock, cpu_time, env_u64, load, ms, pct, peak_rss_mb_of, processes_cpu_time, run_clients, seed_tasks};
 use tokio::sync::Mutex;
 
 const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
@@ -278,6 +278,45 @@ async fn api_inbox(url: &str, seeded: u64) -> (Duration, Duration) {
     (pct(&samples, 0.5), pct(&samples, 0.99))
 }
 
+/// CPU time used so far: by this process, by the `docket` server (when one runs) and by the
+/// PostgreSQL server's processes (when `postgres`).
+#[derive(Clone, Copy)]
+struct Cpu {
+    own: Duration,
+    server: Duration,
+    database: Duration,
+}
+
+impl Cpu {
+    fn now(postgres: bool) -> Cpu {
+        Cpu {
+            own: cpu_time(None),
+            server: processes_cpu_time("docket").unwrap_or_default(),
+            database: if postgres { processes_cpu_time("postgres").unwrap_or_default() } else { Duration::ZERO },
+        }
+    }
+
+    /// Microseconds of each kind of CPU per completion since `self`, for a load that made
+    /// `completions`: `(this process, the server, the database)`.
+    fn per_completion(self, completions: f64, postgres: bool) -> (f64, f64, f64) {
+        let later = Cpu::now(postgres);
+        let per = |a: Duration, b: Duration| (b.saturating_sub(a)).as_secs_f64() * 1e6 / completions.max(1.0);
+        (per(self.own, later.own), per(self.server, later.server), per(self.database, later.database))
+    }
+}
+
+/// `(this process, the server, the database)` CPU per completion, as printed.
+fn cpu_line(label: &str, (own, server, database): (f64, f64, f64), postgres: bool) -> String {
+    let mut line = format!("          CPU per completion: {label} {own:.0} µs");
+    if server > 0.0 {
+        line += &format!(", server {server:.0} µs");
+    }
+    if postgres {
+        line += &format!(", PostgreSQL {database:.0} µs");
+    }
+    line
+}
+
 async fn bench(name: &str, url: &str) {
     let seconds = env_u64("DOCKET_BENCH_SECONDS", 10);
     let tasks = env_u64("DOCKET_BENCH_TASKS", 1_000_000);
@@ -288,20 +327,29 @@ async fn bench(name: &str, url: &str) {
     store.migrate().await.expect("migrate");
     store.deploy(penalty::PENALTY, "docket").await.expect("deploy");
     println!("\n== {name} ==");
+    let postgres = url.starts_with("postgres");
+    let (cpu, started) = (Cpu::now(postgres), Instant::now());
     let (_, runtime_rate, runtime_p50, runtime_p99) = load(&store, clients, seconds).await;
+    let runtime_cpu = cpu.per_completion(runtime_rate * started.elapsed().as_secs_f64(), postgres);
     println!(
         "runtime   clients {clients:>2}: {runtime_rate:>8.1} completions/s  completion p50 {}  p99 {}   (the store benchmark's steps)",
         ms(runtime_p50),
         ms(runtime_p99)
     );
+    println!("{}", cpu_line("in-process", runtime_cpu, postgres));
+    let (cpu, started) = (Cpu::now(postgres), Instant::now());
     let (_, session_rate, session_p50, session_p99) = session_load(&store, clients, seconds).await;
+    let session_cpu = cpu.per_completion(session_rate * started.elapsed().as_secs_f64(), postgres);
     println!(
         "sessions  clients {clients:>2}: {session_rate:>8.1} completions/s  completion p50 {}  p99 {}   (the API's steps, in-process)",
         ms(session_p50),
         ms(session_p99)
     );
+    println!("{}", cpu_line("in-process", session_cpu, postgres));
     let server = Server::start(url);
+    let (cpu, started) = (Cpu::now(postgres), Instant::now());
     let (_, api_rate, api_p50, api_p99) = api_load(&server.url, clients, seconds).await;
+    let api_cpu = cpu.per_completion(api_rate * started.elapsed().as_secs_f64(), postgres);
     println!(
         "/graphql  clients {clients:>2}: {api_rate:>8.1} completions/s  completion p50 {}  p99 {}   (API adds {} at p50 over the same steps in-process, {} over the store benchmark's)",
         ms(api_p50),
@@ -309,6 +357,7 @@ async fn bench(name: &str, url: &str) {
         ms(api_p50.saturating_sub(session_p50)),
         ms(api_p50.saturating_sub(runtime_p50))
     );
+    println!("{}", cpu_line("client", api_cpu, postgres));
     let seeding = Instant::now();
     seed_tasks(&store, tasks).await;
     println!("seeded {tasks} open tasks in {:.1} s", seeding.elapsed().as_secs_f64());

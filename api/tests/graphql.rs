@@ -465,6 +465,43 @@ async fn hostile_queries_are_refused() {
             assert_eq!(me.keys().collect::<Vec<_>>(), vec![field], "{body}");
         }
     }
+    // A document answered without errors is not validated in full again; its variables still
+    // are checked, each bad value refused with a code and a location, and nothing runs.
+    let (a, b) = (&s, person(&server, "h1", &["handler"]));
+    let page = "query($n: Int!, $state: TaskStateInput) { inbox(first: $n, filter: {state: $state}) { totalCount } }";
+    let start =
+        "mutation($flow: String!, $bk: String) { startCase(input: {flow: $flow, businessKey: $bk}) { caseId } }";
+    a.ok(page, json!({ "n": 5 })).await;
+    b.ok(start, json!({ "flow": "penalty-general", "bk": "VAR-0" })).await;
+    for (who, query, variables) in [
+        (a, page, json!({ "n": "five" })),
+        (a, page, json!({ "n": 5, "state": "NOT_A_STATE" })),
+        (a, page, json!({ "n": 1.5 })),
+        (&b, start, json!({ "bk": "VAR-1" })),
+        (&b, start, json!({ "flow": null, "bk": "VAR-2" })),
+        (&b, start, json!({ "flow": ["penalty-general"], "bk": "VAR-3" })),
+    ] {
+        let (status, body) = who.send(query, variables.clone()).await;
+        assert!(status.is_success() || status.is_client_error(), "{status}: {body}");
+        let error = &body["errors"][0];
+        assert_eq!(error["extensions"]["code"], "BAD_QUERY", "{variables}: {body}");
+        assert!(error["locations"].is_array(), "{variables}: {body}");
+        let message = error["message"].as_str().unwrap();
+        assert!(!message.contains("panicked") && !message.contains("SELECT"), "{message}");
+    }
+    // Two mutation fields run one after the other: their variables are always validated
+    // first, so the second's bad value stops the first too.
+    let two = "mutation($bk: String, $flow: String!) { a: startCase(input: {flow: \"penalty-general\", businessKey: \
+               $bk}) { caseId } b: startCase(input: {flow: $flow}) { caseId } }";
+    b.ok(two, json!({ "bk": "VAR-4", "flow": "penalty-general" })).await;
+    let (_, body) = b.send(two, json!({ "bk": "VAR-5", "flow": 7 })).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_QUERY", "{body}");
+    assert!(body["data"].is_null(), "{body}");
+    let started = a.ok("{ cases(first: 10) { edges { node { businessKey } } } }", json!({})).await;
+    let mut keys: Vec<String> =
+        started["cases"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["businessKey"].to_string()).collect();
+    keys.sort();
+    assert_eq!(keys, ["\"VAR-0\"", "\"VAR-4\"", "null"], "only the well-formed starts ran");
 }
 
 /// A section shares one saved view; members use it, others do not see it, only its owner

@@ -17,7 +17,7 @@ pub mod query;
 pub mod subscription;
 pub mod types;
 
-use async_graphql::Schema;
+use async_graphql::{Schema, ValidationMode};
 use docket_engine::store::{ChangeFeed, Store};
 
 pub use mutation::Mutation;
@@ -32,18 +32,44 @@ pub const MAX_DEPTH: usize = 16;
 /// Highest query complexity accepted (each field counts 1).
 pub const MAX_COMPLEXITY: usize = 2_000;
 
-/// The schema with its limits, serving `store`, with live updates from `feed`.
+/// The schema with its limits, serving `store`, with live updates from `feed`; every
+/// request's document is validated in full.
 pub fn schema(store: Store, feed: Option<ChangeFeed>) -> DocketSchema {
+    build(store, feed, ValidationMode::Strict)
+}
+
+fn build(store: Store, feed: Option<ChangeFeed>, validation: ValidationMode) -> DocketSchema {
     let mut builder = Schema::build(Query, Mutation, Subscription)
         .data(store)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(32)
-        .limit_directives(16);
+        .limit_directives(16)
+        .validation_mode(validation);
     if let Some(feed) = feed {
         builder = builder.data(feed);
     }
     builder.finish()
+}
+
+/// The schema twice: once validating every document in full, once for documents that
+/// already passed full validation (see `server::graphql::Documents`).
+#[derive(Clone)]
+pub struct Schemas {
+    /// Validates each request's document with every rule.
+    pub full: DocketSchema,
+    /// Checks only what can differ between requests of one document: the depth and
+    /// complexity limits, fragment cycles, and (as the resolvers read them) the values of
+    /// the variables. A variable's value of the wrong type is then refused by the field
+    /// that reads it, with the field's location, instead of by validation.
+    pub validated: DocketSchema,
+}
+
+impl Schemas {
+    /// Both schemas, serving `store`, with live updates from `feed`.
+    pub fn new(store: Store, feed: Option<ChangeFeed>) -> Schemas {
+        Schemas { full: schema(store.clone(), feed.clone()), validated: build(store, feed, ValidationMode::Fast) }
+    }
 }
 
 /// The schema in SDL, as exported to `docs/schema.graphql`.

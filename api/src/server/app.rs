@@ -27,7 +27,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use super::error::ApiError;
 use super::{graphql, health, metrics};
 use crate::auth::Authenticator;
-use crate::graphql::DocketSchema;
+use crate::graphql::Schemas;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -38,8 +38,8 @@ pub struct AppState {
     pub workers: Arc<Mutex<Option<Workers>>>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
-    /// The GraphQL schema.
-    pub schema: DocketSchema,
+    /// The GraphQL schema, validating in full and for validated documents.
+    pub schemas: Schemas,
     /// Verifies bearer tokens.
     pub auth: Authenticator,
     /// Parsed GraphQL documents of recent requests.
@@ -52,14 +52,14 @@ impl AppState {
         store: Store,
         workers: Workers,
         metrics: PrometheusHandle,
-        schema: DocketSchema,
+        schemas: Schemas,
         auth: Authenticator,
     ) -> AppState {
         AppState {
             store,
             workers: Arc::new(Mutex::new(Some(workers))),
             metrics,
-            schema,
+            schemas,
             auth,
             documents: Arc::default(),
         }

@@ -10,10 +10,11 @@
 //!   `{"authorization": "Bearer TOKEN"}`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::Data;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection};
 use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -29,12 +30,60 @@ use crate::recent::Recent;
 /// How many parsed documents are remembered.
 const REMEMBERED_DOCUMENTS: usize = 512;
 
+/// A parsed document kept for its text, and whether it has passed the schema's full
+/// validation.
+pub struct Remembered {
+    document: ExecutableDocument,
+    /// Whether full validation may be skipped once passed: every operation is a query or a
+    /// mutation of one field, so a variable refused by the field that reads it stops the
+    /// request before any write (two mutation fields run one after the other, and the
+    /// second one's bad variable would be found after the first had run).
+    may_skip: bool,
+    validated: AtomicBool,
+}
+
+/// Whether `document`'s requests may skip full validation once one has passed it (see
+/// [`Remembered`]).
+fn may_skip_validation(document: &ExecutableDocument) -> bool {
+    document.operations.iter().all(|(_, operation)| {
+        let selections = &operation.node.selection_set.node.items;
+        match operation.node.ty {
+            OperationType::Query => true,
+            OperationType::Mutation => {
+                matches!(selections.as_slice(), [one] if matches!(one.node, Selection::Field(_)))
+            }
+            OperationType::Subscription => false,
+        }
+    })
+}
+
+impl Remembered {
+    /// Whether a request with this document passed every validation rule once. The rules
+    /// that look at the document alone (fields, types, fragments, variable definitions and
+    /// where they are used) then pass for every later request with it: neither the text nor
+    /// the schema changes while the server runs.
+    pub fn validated(&self) -> bool {
+        self.validated.load(Ordering::Relaxed)
+    }
+
+    /// Notes that a request with this document passed full validation (and was answered
+    /// without errors); ignored for a document that must always be validated in full.
+    fn mark_validated(&self) {
+        if self.may_skip {
+            self.validated.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 /// The parsed documents of recent requests, by their text.
 ///
 /// Clients send a few query texts over and over (with different variables); each is parsed
-/// once while it stays in use. The schema still checks every request's document (depth,
-/// complexity, directives, validation) as if it had parsed it itself.
-pub struct Documents(Recent<Arc<ExecutableDocument>>);
+/// once while it stays in use, and validated in full until one request with it is answered
+/// without errors. After that its requests (queries, and mutations of one field) go to the
+/// schema that checks only what can differ
+/// between them (see [`crate::graphql::Schemas`]): depth and complexity limits as always, and
+/// the variables' values as the resolvers read them.
+pub struct Documents(Recent<Arc<Remembered>>);
 
 impl Default for Documents {
     fn default() -> Documents {
@@ -43,15 +92,21 @@ impl Default for Documents {
 }
 
 impl Documents {
-    /// Gives `request` its parsed document, from memory or parsed now. A text that does not
-    /// parse is left to the schema, which reports where it fails.
-    pub fn parse(&self, request: &mut async_graphql::Request) {
-        if let Some(document) = self.0.get(&request.query) {
-            request.set_parsed_query(ExecutableDocument::clone(&document));
-        } else if let Ok(document) = async_graphql::parser::parse_query(&request.query) {
-            self.0.put(&request.query, Arc::new(document.clone()));
-            request.set_parsed_query(document);
+    /// Gives `request` its parsed document, from memory or parsed now, and returns what is
+    /// remembered of it. A text that does not parse is left to the schema, which reports
+    /// where it fails.
+    pub fn parse(&self, request: &mut async_graphql::Request) -> Option<Arc<Remembered>> {
+        if let Some(remembered) = self.0.get(&request.query) {
+            request.set_parsed_query(remembered.document.clone());
+            return Some(remembered);
         }
+        let document = async_graphql::parser::parse_query(&request.query).ok()?;
+        let may_skip = may_skip_validation(&document);
+        let remembered =
+            Arc::new(Remembered { document: document.clone(), may_skip, validated: AtomicBool::new(false) });
+        self.0.put(&request.query, remembered.clone());
+        request.set_parsed_query(document);
+        Some(remembered)
     }
 }
 
@@ -95,9 +150,17 @@ pub async fn execute(
             return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message);
         }
     };
-    state.documents.parse(&mut request);
+    let remembered = state.documents.parse(&mut request);
+    let validated = remembered.as_ref().is_some_and(|r| r.validated());
+    let schema = if validated { &state.schemas.validated } else { &state.schemas.full };
     let user = principal.user.clone();
-    let mut response = state.schema.execute(request.data(principal)).await;
+    let mut response = schema.execute(request.data(principal)).await;
+    if let Some(remembered) = remembered
+        && !validated
+        && response.errors.is_empty()
+    {
+        remembered.mark_validated();
+    }
     for error in &mut response.errors {
         // Parse and validation errors, and the depth and complexity limits, come from the
         // GraphQL layer without a code; every error gets one.
@@ -123,7 +186,7 @@ pub async fn subscriptions(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let schema = state.schema.clone();
+    let schema = state.schemas.full.clone();
     let auth = state.auth.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
@@ -144,4 +207,50 @@ pub async fn subscriptions(
                 .serve()
         })
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skips(text: &str) -> bool {
+        may_skip_validation(&async_graphql::parser::parse_query(text).expect("a document"))
+    }
+
+    #[test]
+    fn queries_and_single_field_mutations_may_skip_full_validation() {
+        assert!(skips("query($n: Int!) { inbox(first: $n) { totalCount } me { user } }"));
+        assert!(skips("mutation($t: ID!) { claimTask(input: {taskId: $t}) { version } }"));
+        assert!(skips("query A { me { user } } query B { me { roles } }"));
+        // A second mutation field would run after the first; its variables are checked first.
+        assert!(!skips(
+            "mutation($t: ID!, $u: ID!) { a: claimTask(input: {taskId: $t}) { version } b: claimTask(input: {taskId: $u}) { version } }"
+        ));
+        assert!(!skips("mutation { ...F } fragment F on Mutation { claimTask(input: {taskId: 1}) { version } }"));
+        assert!(!skips(
+            "query A { me { user } } mutation B { a: claimTask(input: {taskId: 1}) { version } b: unclaimTask(input: {taskId: 1}) { version } }"
+        ));
+        assert!(!skips("subscription { inboxChanged { kind } }"));
+    }
+
+    #[test]
+    fn a_document_is_marked_validated_only_when_it_may_skip() {
+        let documents = Documents::default();
+        for (text, skips) in [
+            ("{ me { user } }", true),
+            (
+                "mutation { a: unclaimTask(input: {taskId: 1}) { version } b: unclaimTask(input: {taskId: 2}) { version } }",
+                false,
+            ),
+        ] {
+            let mut request = async_graphql::Request::new(text);
+            let remembered = documents.parse(&mut request).expect("parsed");
+            assert!(!remembered.validated(), "not validated before a request passed");
+            remembered.mark_validated();
+            let again = documents.parse(&mut async_graphql::Request::new(text)).expect("remembered");
+            assert!(Arc::ptr_eq(&remembered, &again), "the same entry");
+            assert_eq!(again.validated(), skips, "{text}");
+        }
+        assert!(documents.parse(&mut async_graphql::Request::new("{ me { ")).is_none(), "a text that does not parse");
+    }
 }

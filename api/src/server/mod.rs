@@ -80,8 +80,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "no JWT key configured: tokens are signed with the development secret in this file (mint one with `docket token`)"
         );
     }
-    let schema = crate::graphql::schema(store.clone(), Some(feed));
-    let state = AppState::new(store.clone(), workers, metrics, schema, auth);
+    let schemas = crate::graphql::Schemas::new(store.clone(), Some(feed));
+    let state = AppState::new(store.clone(), workers, metrics, schemas, auth);
     let limits = Limits { request_timeout: config.request_timeout, max_body_bytes: config.max_body_bytes };
     let router = app::router(state.clone(), limits);
     let addr = listener.local_addr().context("the listener has no local address")?;
