@@ -46,6 +46,8 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderValue};
 use hyper_util::rt::TokioIo;
 use sea_orm::{ConnectionTrait, Database};
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Value, json};
 use support::{clock, cpu_time, env_u64, load, ms, pct, peak_rss_mb_of, processes_cpu_time, run_clients, seed_tasks};
 use tokio::sync::Mutex;
@@ -136,8 +138,8 @@ impl Connection {
 
     /// POSTs `query` with `variables` to `/graphql` as `token`'s holder; returns `data`,
     /// after checking that the answer has no errors.
-    async fn gql(&mut self, token: &HeaderValue, query: &str, variables: Value) -> Value {
-        let body = serde_json::to_vec(&json!({ "query": query, "variables": variables })).expect("JSON");
+    async fn gql<T: DeserializeOwned>(&mut self, token: &HeaderValue, query: &Query, variables: &str) -> T {
+        let body = format!("{{\"query\":{},\"variables\":{variables}}}", query.0);
         let request = Request::post("/graphql")
             .header(header::HOST, self.host.clone())
             .header(header::AUTHORIZATION, token.clone())
@@ -147,10 +149,97 @@ impl Connection {
         self.sender.ready().await.expect("the connection");
         let response = self.sender.send_request(request).await.expect("POST /graphql");
         let bytes = response.into_body().collect().await.expect("the answer").to_bytes();
-        let mut body: Value = serde_json::from_slice(&bytes).expect("JSON");
-        assert!(body.get("errors").is_none(), "{body}\n{query}");
-        body["data"].take()
+        match serde_json::from_slice::<Answer<T>>(&bytes) {
+            Ok(Answer { data: Some(data), errors: None }) => data,
+            _ => panic!("{}\n{}", String::from_utf8_lossy(&bytes), query.0),
+        }
     }
+}
+
+/// A GraphQL answer: its data, read into what the client needs of it, and any errors.
+#[derive(Deserialize)]
+struct Answer<T> {
+    data: Option<T>,
+    errors: Option<IgnoredAny>,
+}
+
+/// A query text, written as a JSON string once.
+struct Query(String);
+
+impl Query {
+    fn new(text: &str) -> Query {
+        Query(serde_json::to_string(text).expect("JSON"))
+    }
+}
+
+/// `value` as a JSON string.
+fn quoted(value: &str) -> String {
+    serde_json::to_string(value).expect("JSON")
+}
+
+/// The queries a client sends, each written as JSON once, and the rest of each step's
+/// completion input (all but its task): a client builds its requests from them without a
+/// JSON tree per request.
+struct Requests {
+    start: Query,
+    next: Query,
+    claim: Query,
+    complete: Query,
+    publish: Query,
+    steps: Vec<(String, String)>,
+}
+
+impl Requests {
+    fn new() -> Requests {
+        let steps = penalty::steps()
+            .into_iter()
+            .map(|(actor, done)| {
+                let input = json!({
+                    "outcome": done.outcome,
+                    "variables": done.variables,
+                    "checklist": done.checklist.keys().map(|id| json!({ "id": id, "satisfied": true })).collect::<Vec<_>>(),
+                    "records": done.records.iter().map(|r| json!({ "kind": r.kind, "sha256": r.sha256, "size": r.size, "uri": r.uri })).collect::<Vec<_>>(),
+                });
+                let fields = input.to_string();
+                (actor.user, fields[1..fields.len() - 1].to_owned())
+            })
+            .collect();
+        Requests {
+            start: Query::new(START),
+            next: Query::new(NEXT),
+            claim: Query::new(CLAIM),
+            complete: Query::new(COMPLETE),
+            publish: Query::new(PUBLISH),
+            steps,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Started {
+    #[serde(rename = "startCase")]
+    start_case: CaseRef,
+}
+
+#[derive(Deserialize)]
+struct CaseRef {
+    #[serde(rename = "caseId")]
+    case_id: String,
+}
+
+#[derive(Deserialize)]
+struct Next {
+    inbox: Nodes,
+}
+
+#[derive(Deserialize)]
+struct Nodes {
+    nodes: Vec<TaskRef>,
+}
+
+#[derive(Deserialize)]
+struct TaskRef {
+    id: String,
 }
 
 const START: &str =
@@ -162,26 +251,29 @@ const COMPLETE: &str = "mutation($i: CompleteTaskInput!) { completeTask(input: $
 const PUBLISH: &str = "mutation($c: ID!) { recordPublication(input: {caseId: $c}) { status } }";
 
 /// One penalty case through the API; returns its completions.
-async fn one_case(connection: &mut Connection, tokens: &Tokens, bk: &str, latencies: &Mutex<Vec<Duration>>) -> usize {
-    let case = connection.gql(tokens.of("h1"), START, json!({ "bk": bk })).await["startCase"]["caseId"].take();
+async fn one_case(
+    connection: &mut Connection,
+    tokens: &Tokens,
+    requests: &Requests,
+    bk: &str,
+    latencies: &Mutex<Vec<Duration>>,
+) -> usize {
+    let bk = format!("{{\"bk\":{}}}", quoted(bk));
+    let started: Started = connection.gql(tokens.of("h1"), &requests.start, &bk).await;
     let mut completions = 0;
-    for (actor, done) in penalty::steps() {
-        let token = tokens.of(&actor.user);
-        let task = connection.gql(token, NEXT, json!({ "bk": bk })).await["inbox"]["nodes"][0]["id"].take();
-        connection.gql(token, CLAIM, json!({ "t": task })).await;
-        let input = json!({
-            "taskId": task,
-            "outcome": done.outcome,
-            "variables": done.variables,
-            "checklist": done.checklist.keys().map(|id| json!({ "id": id, "satisfied": true })).collect::<Vec<_>>(),
-            "records": done.records.iter().map(|r| json!({ "kind": r.kind, "sha256": r.sha256, "size": r.size, "uri": r.uri })).collect::<Vec<_>>(),
-        });
+    for (user, rest) in &requests.steps {
+        let token = tokens.of(user);
+        let next: Next = connection.gql(token, &requests.next, &bk).await;
+        let task = quoted(&next.inbox.nodes.first().expect("the case's next task").id);
+        let _: IgnoredAny = connection.gql(token, &requests.claim, &format!("{{\"t\":{task}}}")).await;
+        let input = format!("{{\"i\":{{\"taskId\":{task},{rest}}}}}");
         let t = Instant::now();
-        connection.gql(token, COMPLETE, json!({ "i": input })).await;
+        let _: IgnoredAny = connection.gql(token, &requests.complete, &input).await;
         latencies.lock().await.push(t.elapsed());
         completions += 1;
     }
-    connection.gql(tokens.of("chief"), PUBLISH, json!({ "c": case })).await;
+    let case = format!("{{\"c\":{}}}", quoted(&started.start_case.case_id));
+    let _: IgnoredAny = connection.gql(tokens.of("chief"), &requests.publish, &case).await;
     completions
 }
 
@@ -243,13 +335,13 @@ async fn api_load(url: &str, clients: usize, seconds: u64) -> (f64, f64, Duratio
         connections.push(Mutex::new(Connection::open(url).await));
     }
     let connections = Arc::new(connections);
-    let tokens = Arc::new(Tokens::new());
+    let (tokens, requests) = (Arc::new(Tokens::new()), Arc::new(Requests::new()));
     run_clients(clients, seconds, move |c, n, latencies| {
-        let (connections, tokens) = (connections.clone(), tokens.clone());
+        let (connections, tokens, requests) = (connections.clone(), tokens.clone(), requests.clone());
         async move {
             // Client `c` alone uses connection `c`.
             let mut connection = connections[c].lock().await;
-            one_case(&mut connection, &tokens, &format!("API-{c}-{n}"), &latencies).await
+            one_case(&mut connection, &tokens, &requests, &format!("API-{c}-{n}"), &latencies).await
         }
     })
     .await
@@ -263,11 +355,13 @@ async fn api_inbox(url: &str, seeded: u64) -> (Duration, Duration) {
     let claims = json!({ "sub": "rev", "roles": ["legal_reviewer"], "groups": ["g7"], "exp": 4_102_444_800u64 });
     let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
     let token = bearer(&jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("sign"));
-    let query = "{ inbox(first: 50) { edges { cursor node { id name due businessKey } } pageInfo { hasNextPage } } }";
+    let query = Query::new(
+        "{ inbox(first: 50) { edges { cursor node { id name due businessKey } } pageInfo { hasNextPage } } }",
+    );
     let mut samples = Vec::new();
     for i in 0..520 {
         let t = Instant::now();
-        let data = connection.gql(&token, query, json!({})).await;
+        let data: Value = connection.gql(&token, &query, "{}").await;
         if i >= 20 {
             samples.push(t.elapsed());
         }
