@@ -150,12 +150,14 @@ async fn timeout(State(limit): State<Duration>, request: Request, next: Next) ->
 async fn observe(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_owned();
+    let uri = request.uri().clone();
+    let path = uri.path();
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    metrics::record_request(method.as_str(), &route, status, elapsed);
+    metrics::record_request(&method, route, status, elapsed);
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     if route == "/healthz" || route == "/metrics" {
         tracing::debug!(%method, %path, status, latency_ms, "request");
