@@ -829,3 +829,81 @@ async fn a_task_offered_to_several_of_the_scanned_groups_is_on_one_page_once() {
     })
     .await;
 }
+
+/// A page filtered by business key is read from the key (not by scanning each group's inbox):
+/// it holds exactly what the whole inbox holds of that key, in the same order, in pages of
+/// one as in one page, for every scope, state and order.
+#[tokio::test]
+async fn a_page_of_one_business_key_holds_what_the_whole_inbox_holds_of_it() {
+    support::on_both(|store| async move {
+        store.deploy(support::PENALTY, "admin").await.unwrap();
+        let h1 = Actor::new("h1", &["handler"]);
+        // Two cases share K-1; K-1's second and K-3's cases are past filing, with evidence
+        // tasks open; one of K-2's is claimed; one case has no key.
+        for (i, key) in ["K-0", "K-1", "K-1", "K-2", "K-3"].into_iter().enumerate() {
+            let start = StartCase {
+                flow: "penalty-general".into(),
+                actor: "h1".into(),
+                business_key: Some(key.into()),
+                ..Default::default()
+            };
+            let case = store.start_case(start).await.unwrap().case_id;
+            if i == 2 || i == 4 {
+                work(&store, &case, "filing", &h1, completion(None, json!({}), &[], &["text"])).await;
+            }
+            if i == 3 {
+                let task = open_task(&store, &case, "filing").await;
+                store.execute(&case, Command::Claim { task, actor: h1.clone() }, "h1", None).await.unwrap();
+            }
+        }
+        start_penalty(&store).await;
+        let scopes = [
+            InboxScope::Offered { groups: vec!["handler".into()], user: Some("h1".into()) },
+            InboxScope::Offered { groups: vec!["nobody".into(), "handler".into()], user: None },
+            InboxScope::Assigned("h1".into()),
+        ];
+        let page = |scope: &InboxScope, filter: InboxFilter, sort: InboxSort, limit: u64, after| {
+            let query = InboxQuery { scope: scope.clone(), filter, sort, limit, after };
+            let store = store.clone();
+            async move { store.inbox(&query).await.unwrap() }
+        };
+        let mut compared = 0;
+        for scope in &scopes {
+            for state in [None, Some(TaskStateFilter::Unclaimed), Some(TaskStateFilter::Claimed)] {
+                for key in [SortKey::Due, SortKey::Priority, SortKey::Created] {
+                    for descending in [false, true] {
+                        let sort = InboxSort { key, descending };
+                        let whole = page(scope, InboxFilter { state, ..InboxFilter::default() }, sort, 50, None).await;
+                        for bk in ["K-0", "K-1", "K-2", "K-3", "K-9"] {
+                            let expected: Vec<i64> = whole
+                                .tasks
+                                .iter()
+                                .filter(|t| t.business_key.as_deref() == Some(bk))
+                                .map(|t| t.id)
+                                .collect();
+                            let filter = InboxFilter { state, business_key: Some(bk.into()), ..InboxFilter::default() };
+                            let one = page(scope, filter.clone(), sort, 50, None).await;
+                            let ids: Vec<i64> = one.tasks.iter().map(|t| t.id).collect();
+                            assert_eq!(ids, expected, "{scope:?} {state:?} {sort:?} {bk}");
+                            let count = store.inbox_count(scope, &filter).await.unwrap();
+                            assert_eq!(count, expected.len() as u64, "{scope:?} {state:?} {bk}");
+                            let (mut paged, mut after) = (Vec::new(), None);
+                            loop {
+                                let next = page(scope, filter.clone(), sort, 1, after).await;
+                                paged.extend(next.tasks.iter().map(|t| t.id));
+                                match next.next {
+                                    Some(cursor) => after = Some(cursor),
+                                    None => break,
+                                }
+                            }
+                            assert_eq!(paged, expected, "pages of one: {scope:?} {state:?} {sort:?} {bk}");
+                            compared += expected.len();
+                        }
+                    }
+                }
+            }
+        }
+        assert!(compared > 50, "the pages held tasks to compare ({compared})");
+    })
+    .await;
+}
