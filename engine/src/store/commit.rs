@@ -55,7 +55,7 @@ struct SqliteTxn(Option<Arc<SqliteWriter>>);
 
 impl SqliteTxn {
     fn begin(writer: &Arc<SqliteWriter>) -> Result<SqliteTxn, DbErr> {
-        writer.batch("BEGIN IMMEDIATE")?;
+        writer.control("BEGIN IMMEDIATE")?;
         Ok(SqliteTxn(Some(writer.clone())))
     }
 
@@ -67,9 +67,9 @@ impl SqliteTxn {
     /// rolled back, so the connection can begin the next batch.
     fn finish(mut self, sql: &str) -> Result<(), DbErr> {
         let writer = self.0.take().ok_or_else(|| DbErr::Custom("the transaction is finished".into()))?;
-        let finished = writer.batch(sql);
+        let finished = writer.control(sql);
         if finished.is_err() && writer.in_transaction() {
-            let _ = writer.batch("ROLLBACK");
+            let _ = writer.control("ROLLBACK");
         }
         finished
     }
@@ -78,7 +78,7 @@ impl SqliteTxn {
 impl Drop for SqliteTxn {
     fn drop(&mut self) {
         if let Some(writer) = self.0.take()
-            && let Err(e) = writer.batch("ROLLBACK")
+            && let Err(e) = writer.control("ROLLBACK")
         {
             tracing::warn!(error = %e, "rolling back an abandoned batch failed");
         }
