@@ -17,6 +17,13 @@
 //! same steps in-process (HTTP, JSON, GraphQL and tokens); the difference to the store
 //! benchmark's steps is printed too. `DOCKET_BENCH_SECONDS` (default 10)
 //! sets the length of each load, `DOCKET_BENCH_STORES` (default `sqlite,postgres`) the stores.
+//! Each load prints the CPU it used per completion (this process's; through `/graphql` also
+//! the server's, and on PostgreSQL the database server's).
+//!
+//! With `DOCKET_BENCH_CALLGRIND=FILE` the server runs under `valgrind --tool=callgrind`,
+//! counting its instructions during the `/graphql` load only, and the benchmark prints the
+//! server's instructions per completion: a figure that, unlike times on a shared machine, is
+//! the same from run to run (its latencies are then meaningless).
 
 #[path = "../../engine/benches/penalty/mod.rs"]
 mod penalty;
@@ -72,10 +79,32 @@ struct Server {
     url: String,
 }
 
+/// `DOCKET_BENCH_CALLGRIND`: a file for the server, run under `valgrind --tool=callgrind`, to
+/// write the instructions it ran during the `/graphql` load to (and only then).
+fn callgrind_out() -> Option<String> {
+    std::env::var("DOCKET_BENCH_CALLGRIND").ok().filter(|path| !path.is_empty())
+}
+
 impl Server {
+    /// Starts `docket serve` on `database_url`; under callgrind when [`callgrind_out`] names a
+    /// file (its workers then poll once a minute, so that the instructions counted during the
+    /// load are the requests', however slowly they run).
     fn start(database_url: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_docket"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url, "--log-level", "warn"])
+        let mut command = match callgrind_out() {
+            Some(out) => {
+                let mut valgrind = Command::new("valgrind");
+                valgrind
+                    .args(["--tool=callgrind", "--instr-atstart=no", &format!("--callgrind-out-file={out}")])
+                    .arg(env!("CARGO_BIN_EXE_docket"));
+                valgrind
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_docket")),
+        };
+        command.args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url, "--log-level", "warn"]);
+        if callgrind_out().is_some() {
+            command.args(["--poll-interval", "60s"]);
+        }
+        let mut child = command
             .env("DOCKET_JWT_SECRET", SECRET)
             .env("DOCKET_CLOCK_START", "2024-03-04T09:00:00+08:00")
             .stdout(Stdio::piped())
@@ -87,6 +116,27 @@ impl Server {
         let base = line.trim().strip_prefix("listening on ").expect("listening on").to_owned();
         Server { child, url: format!("{base}/graphql") }
     }
+}
+
+impl Server {
+    /// Under callgrind, starts (`true`) or stops counting the server's instructions.
+    fn count_instructions(&self, on: bool) {
+        if callgrind_out().is_some() {
+            let status = Command::new("callgrind_control")
+                .args(["-i", if on { "on" } else { "off" }, &self.child.id().to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("callgrind_control");
+            assert!(status.success(), "callgrind_control -i {on}");
+        }
+    }
+}
+
+/// The instructions a callgrind output file counted (its `totals:` line).
+fn counted_instructions(path: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().find_map(|line| line.strip_prefix("totals:")).and_then(|n| n.trim().parse().ok())
 }
 
 impl Drop for Server {
@@ -442,8 +492,11 @@ async fn bench(name: &str, url: &str) {
     println!("{}", cpu_line("in-process", session_cpu, postgres));
     let server = Server::start(url);
     let (cpu, started) = (Cpu::now(postgres), Instant::now());
+    server.count_instructions(true);
     let (_, api_rate, api_p50, api_p99) = api_load(&server.url, clients, seconds).await;
-    let api_cpu = cpu.per_completion(api_rate * started.elapsed().as_secs_f64(), postgres);
+    server.count_instructions(false);
+    let api_completions = api_rate * started.elapsed().as_secs_f64();
+    let api_cpu = cpu.per_completion(api_completions, postgres);
     println!(
         "/graphql  clients {clients:>2}: {api_rate:>8.1} completions/s  completion p50 {}  p99 {}   (API adds {} at p50 over the same steps in-process, {} over the store benchmark's)",
         ms(api_p50),
@@ -466,6 +519,15 @@ async fn bench(name: &str, url: &str) {
     );
     println!("server peak resident memory: {:.0} MB", peak_rss_mb_of(&server.child.id().to_string()));
     drop(server);
+    if let Some(out) = callgrind_out() {
+        match counted_instructions(&out) {
+            Some(n) => println!(
+                "server instructions per completion through /graphql: {:.0} (callgrind, {out})",
+                n as f64 / api_completions.max(1.0)
+            ),
+            None => println!("no instruction count in {out}"),
+        }
+    }
     store.shutdown().await;
 }
 
