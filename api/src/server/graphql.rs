@@ -80,9 +80,9 @@ impl Remembered {
 /// Clients send a few query texts over and over (with different variables); each is parsed
 /// once while it stays in use, and validated in full until one request with it is answered
 /// without errors. After that its requests (queries, and mutations of one field) go to the
-/// schema that checks only what can differ
-/// between them (see [`crate::graphql::Schemas`]): depth and complexity limits as always, and
-/// the variables' values as the resolvers read them.
+/// schema that checks only what can differ between them (see [`crate::graphql::Schemas`]):
+/// the depth and complexity limits as always, and the variables' values as the resolvers
+/// read them.
 pub struct Documents(Recent<Arc<Remembered>>);
 
 impl Default for Documents {

@@ -8,7 +8,9 @@
 //! (so the connections' statement caches find it as before); on SQLite a page's `LIMIT`s are
 //! written into the text, as `inline_sqlite_limits` does for built statements. The tests
 //! compare the statement, text and values, with sea-query's for every combination of scope,
-//! filters, order and cursor, on both stores.
+//! filters, order and cursor, on both stores; but for a page filtered by business key on
+//! SQLite, which is read from the key in one scan (see `of_one_business_key`), and whose
+//! pages the store's tests compare with the whole inbox's.
 
 use std::fmt::Write as _;
 
