@@ -116,9 +116,7 @@ impl Server {
         let base = line.trim().strip_prefix("listening on ").expect("listening on").to_owned();
         Server { child, url: format!("{base}/graphql") }
     }
-}
 
-impl Server {
     /// Under callgrind, starts (`true`) or stops counting the server's instructions.
     fn count_instructions(&self, on: bool) {
         if callgrind_out().is_some() {
