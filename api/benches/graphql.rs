@@ -420,10 +420,12 @@ async fn api_inbox(url: &str, seeded: u64) -> (Duration, Duration) {
     (pct(&samples, 0.5), pct(&samples, 0.99))
 }
 
-/// CPU time used so far: by this process, by the `docket` server (when one runs) and by the
-/// PostgreSQL server's processes (when `postgres`).
+/// CPU time used since a load started: by this process, by the `docket` server (when one
+/// runs) and by the PostgreSQL server's processes (when `postgres`).
 #[derive(Clone, Copy)]
 struct Cpu {
+    postgres: bool,
+    at: Instant,
     own: Duration,
     server: Duration,
     database: Duration,
@@ -432,16 +434,23 @@ struct Cpu {
 impl Cpu {
     fn now(postgres: bool) -> Cpu {
         Cpu {
+            postgres,
+            at: Instant::now(),
             own: cpu_time(None),
             server: processes_cpu_time("docket").unwrap_or_default(),
             database: if postgres { processes_cpu_time("postgres").unwrap_or_default() } else { Duration::ZERO },
         }
     }
 
+    /// How many completions a load made since `self` at `rate` completions/s.
+    fn completions(self, rate: f64) -> f64 {
+        rate * self.at.elapsed().as_secs_f64()
+    }
+
     /// Microseconds of each kind of CPU per completion since `self`, for a load that made
     /// `completions`: `(this process, the server, the database)`.
-    fn per_completion(self, completions: f64, postgres: bool) -> (f64, f64, f64) {
-        let later = Cpu::now(postgres);
+    fn per_completion(self, completions: f64) -> (f64, f64, f64) {
+        let later = Cpu::now(self.postgres);
         let per = |a: Duration, b: Duration| (b.saturating_sub(a)).as_secs_f64() * 1e6 / completions.max(1.0);
         (per(self.own, later.own), per(self.server, later.server), per(self.database, later.database))
     }
@@ -470,18 +479,18 @@ async fn bench(name: &str, url: &str) {
     store.deploy(penalty::PENALTY, "docket").await.expect("deploy");
     println!("\n== {name} ==");
     let postgres = url.starts_with("postgres");
-    let (cpu, started) = (Cpu::now(postgres), Instant::now());
+    let cpu = Cpu::now(postgres);
     let (_, runtime_rate, runtime_p50, runtime_p99) = load(&store, clients, seconds).await;
-    let runtime_cpu = cpu.per_completion(runtime_rate * started.elapsed().as_secs_f64(), postgres);
+    let runtime_cpu = cpu.per_completion(cpu.completions(runtime_rate));
     println!(
         "runtime   clients {clients:>2}: {runtime_rate:>8.1} completions/s  completion p50 {}  p99 {}   (the store benchmark's steps)",
         ms(runtime_p50),
         ms(runtime_p99)
     );
     println!("{}", cpu_line("in-process", runtime_cpu, postgres));
-    let (cpu, started) = (Cpu::now(postgres), Instant::now());
+    let cpu = Cpu::now(postgres);
     let (_, session_rate, session_p50, session_p99) = session_load(&store, clients, seconds).await;
-    let session_cpu = cpu.per_completion(session_rate * started.elapsed().as_secs_f64(), postgres);
+    let session_cpu = cpu.per_completion(cpu.completions(session_rate));
     println!(
         "sessions  clients {clients:>2}: {session_rate:>8.1} completions/s  completion p50 {}  p99 {}   (the API's steps, in-process)",
         ms(session_p50),
@@ -489,12 +498,12 @@ async fn bench(name: &str, url: &str) {
     );
     println!("{}", cpu_line("in-process", session_cpu, postgres));
     let server = Server::start(url);
-    let (cpu, started) = (Cpu::now(postgres), Instant::now());
+    let cpu = Cpu::now(postgres);
     server.count_instructions(true);
     let (_, api_rate, api_p50, api_p99) = api_load(&server.url, clients, seconds).await;
     server.count_instructions(false);
-    let api_completions = api_rate * started.elapsed().as_secs_f64();
-    let api_cpu = cpu.per_completion(api_completions, postgres);
+    let api_completions = cpu.completions(api_rate);
+    let api_cpu = cpu.per_completion(api_completions);
     println!(
         "/graphql  clients {clients:>2}: {api_rate:>8.1} completions/s  completion p50 {}  p99 {}   (API adds {} at p50 over the same steps in-process, {} over the store benchmark's)",
         ms(api_p50),

@@ -32,12 +32,8 @@ pub const MAX_DEPTH: usize = 16;
 /// Highest query complexity accepted (each field counts 1).
 pub const MAX_COMPLEXITY: usize = 2_000;
 
-/// The schema with its limits, serving `store`, with live updates from `feed`; every
-/// request's document is validated in full.
-pub fn schema(store: Store, feed: Option<ChangeFeed>) -> DocketSchema {
-    build(store, feed, ValidationMode::Strict)
-}
-
+/// The schema with its limits, serving `store`, with live updates from `feed`, validating
+/// documents in `validation` mode.
 fn build(store: Store, feed: Option<ChangeFeed>, validation: ValidationMode) -> DocketSchema {
     let mut builder = Schema::build(Query, Mutation, Subscription)
         .data(store)
@@ -68,7 +64,10 @@ pub struct Schemas {
 impl Schemas {
     /// Both schemas, serving `store`, with live updates from `feed`.
     pub fn new(store: Store, feed: Option<ChangeFeed>) -> Schemas {
-        Schemas { full: schema(store.clone(), feed.clone()), validated: build(store, feed, ValidationMode::Fast) }
+        Schemas {
+            full: build(store.clone(), feed.clone(), ValidationMode::Strict),
+            validated: build(store, feed, ValidationMode::Fast),
+        }
     }
 }
 
