@@ -8,9 +8,9 @@
 //! (so the connections' statement caches find it as before); on SQLite a page's `LIMIT`s are
 //! written into the text, as `inline_sqlite_limits` does for built statements. The tests
 //! compare the statement, text and values, with sea-query's for every combination of scope,
-//! filters, order and cursor, on both stores; but for a page filtered by business key on
-//! SQLite, which is read from the key in one scan (see `of_one_business_key`), and whose
-//! pages the store's tests compare with the whole inbox's.
+//! filters, order and cursor, on both stores; but for a page filtered by business key, which
+//! is read from the key in one scan (see `of_one_business_key`), and whose pages the store's
+//! tests compare with the whole inbox's.
 
 use std::fmt::Write as _;
 
@@ -27,10 +27,8 @@ pub(crate) fn page_statement(backend: DbBackend, query: &InboxQuery, limit: u64,
     if scans.is_empty() {
         return None;
     }
-    if let Some(key) = &query.filter.business_key
-        && backend == DbBackend::Sqlite
-    {
-        return Some(of_one_business_key(query, &scans, key, limit, now));
+    if let Some(key) = &query.filter.business_key {
+        return Some(of_one_business_key(backend, query, &scans, key, limit, now));
     }
     let dir = if query.sort.descending { "DESC" } else { "ASC" };
     let mut text = Text::new(backend);
@@ -62,27 +60,58 @@ pub(crate) fn page_statement(backend: DbBackend, query: &InboxQuery, limit: u64,
     Some(text.statement())
 }
 
-/// The page of a filter with a business key on SQLite: the few tasks of that key's cases,
-/// found from the key (`cases` by its business key, `tasks` by case, `task_candidates` by
-/// task) and kept where one of the scanned `(kind, name)` rows offers them, in one scan.
-/// SQLite's planner, which has no statistics, reads a scan per candidate (as other pages are
-/// read) from the inbox index: it walks each group's inbox in page order and looks up every
-/// task's case on the way, all of a large group's tasks to find one case's. `CROSS JOIN`
-/// fixes the order here. PostgreSQL plans the scans from the key itself (its statistics say
-/// how few tasks a key has), and plans this statement worse, so it keeps the scans.
-fn of_one_business_key(query: &InboxQuery, scans: &[(&str, &str)], key: &str, limit: u64, now: i64) -> Statement {
+/// The page of a filter with a business key: the few tasks of that key's cases, found from
+/// the key (`cases` by its business key, `tasks` by case, `task_candidates` by task) and kept
+/// where one of the scanned `(kind, name)` rows offers them, in one scan.
+///
+/// Read as the other pages are (a keyset scan per candidate), such a page is planned from the
+/// wrong end whenever the planner takes a group's inbox for small: it walks each scanned
+/// group's inbox in page order, every entry the group's range of the inbox index still holds
+/// (on PostgreSQL also those of rows deleted and not yet vacuumed), and looks up each task's
+/// case on the way, all of a large group's tasks to find one case's. SQLite, which has no
+/// statistics, always did; PostgreSQL did with the generic plan a connection keeps, made on a
+/// new database. So the order is fixed: by `CROSS JOIN` on SQLite; on PostgreSQL the key's
+/// cases and their tasks are read first, in a subquery the planner may not merge into the
+/// rest (`OFFSET 0`), and each task's inbox rows by task, in a `LATERAL` subquery fenced the
+/// same way, so that no condition on `(kind, name)` reaches `task_candidates` where the inbox
+/// index could serve it. A test checks the plan on empty tables.
+fn of_one_business_key(
+    backend: DbBackend,
+    query: &InboxQuery,
+    scans: &[(&str, &str)],
+    key: &str,
+    limit: u64,
+    now: i64,
+) -> Statement {
     let dir = if query.sort.descending { "DESC" } else { "ASC" };
     let (column, read) = sort_column(query);
-    let mut text = Text::new(DbBackend::Sqlite);
+    let mut text = Text::new(backend);
     let _ = write!(
         text.sql,
         "SELECT \"tasks\".*, \"page\".\"k\" AS \"page_key\" FROM \"tasks\" INNER JOIN (SELECT DISTINCT {read} AS \"k\", \
-         \"task_candidates\".\"task_id\" AS \"task_id\" FROM \"cases\" CROSS JOIN \"tasks\" ON \"tasks\".\"case_id\" = \
-         \"cases\".\"id\" CROSS JOIN \"task_candidates\" ON \"task_candidates\".\"task_id\" = \"tasks\".\"id\" WHERE \
-         \"cases\".\"business_key\" = "
+         \"task_candidates\".\"task_id\" AS \"task_id\" FROM "
     );
-    text.bind(Value::String(Some(key.to_owned())));
-    text.sql.push_str(" AND (");
+    if backend == DbBackend::Sqlite {
+        text.sql.push_str(
+            "\"cases\" CROSS JOIN \"tasks\" ON \"tasks\".\"case_id\" = \"cases\".\"id\" CROSS JOIN \"task_candidates\" ON \
+             \"task_candidates\".\"task_id\" = \"tasks\".\"id\" WHERE \"cases\".\"business_key\" = ",
+        );
+        text.bind(Value::String(Some(key.to_owned())));
+        text.sql.push_str(" AND ");
+    } else {
+        text.sql.push_str(
+            "(SELECT \"tasks\".\"id\" FROM \"tasks\" WHERE \"tasks\".\"case_id\" = ANY(ARRAY(SELECT \"cases\".\"id\" FROM \
+             \"cases\" WHERE \"cases\".\"business_key\" = ",
+        );
+        text.bind(Value::String(Some(key.to_owned())));
+        text.sql.push_str("))");
+        task_conditions(&mut text, query);
+        text.sql.push_str(
+            " OFFSET 0) AS \"keyed\" CROSS JOIN LATERAL (SELECT * FROM \"task_candidates\" WHERE \
+             \"task_candidates\".\"task_id\" = \"keyed\".\"id\" OFFSET 0) AS \"task_candidates\" WHERE ",
+        );
+    }
+    text.sql.push('(');
     for (i, (kind, name)) in scans.iter().enumerate() {
         if i > 0 {
             text.sql.push_str(" OR ");
@@ -95,7 +124,9 @@ fn of_one_business_key(query: &InboxQuery, scans: &[(&str, &str)], key: &str, li
     }
     text.sql.push(')');
     candidate_conditions(&mut text, query, now);
-    task_conditions(&mut text, query, false);
+    if backend == DbBackend::Sqlite {
+        task_conditions(&mut text, query);
+    }
     after_condition(&mut text, query, column);
     let _ = write!(text.sql, " ORDER BY \"k\" {dir}, \"task_id\" {dir}");
     text.limit(limit);
@@ -134,7 +165,7 @@ fn scan(text: &mut Text, query: &InboxQuery, (kind, name): (&str, &str), limit: 
     text.bind(Value::String(Some(name.to_owned())));
     candidate_conditions(text, query, now);
     if joined {
-        task_conditions(text, query, true);
+        task_conditions(text, query);
     }
     after_condition(text, query, column);
     let _ = write!(text.sql, " ORDER BY \"task_candidates\".\"{column}\" {dir}, \"task_candidates\".\"task_id\" {dir}");
@@ -167,9 +198,8 @@ fn after_condition(text: &mut Text, query: &InboxQuery, column: &str) {
     }
 }
 
-/// The conditions only a joined `tasks` row answers: its state, flow and business key (with
-/// `find_case`, its case found by the key too; otherwise the statement starts from the case).
-fn task_conditions(text: &mut Text, query: &InboxQuery, find_case: bool) {
+/// The conditions only a joined `tasks` row answers: its state, flow and business key.
+fn task_conditions(text: &mut Text, query: &InboxQuery) {
     let filter = &query.filter;
     match filter.state {
         None => {
@@ -197,15 +227,6 @@ fn task_conditions(text: &mut Text, query: &InboxQuery, find_case: bool) {
         text.bind(Value::String(Some(flow.clone())));
     }
     if let Some(key) = &filter.business_key {
-        if find_case {
-            // The task's case is found by its business key (`tasks` has no index of its own
-            // on it), and the task by its case.
-            text.sql.push_str(
-                " AND \"tasks\".\"case_id\" IN (SELECT \"id\" FROM \"cases\" WHERE \"cases\".\"business_key\" = ",
-            );
-            text.bind(Value::String(Some(key.clone())));
-            text.sql.push(')');
-        }
         text.sql.push_str(" AND \"tasks\".\"business_key\" = ");
         text.bind(Value::String(Some(key.clone())));
     }
@@ -400,9 +421,10 @@ mod tests {
             for query in &queries {
                 let written = page_statement(backend, query, 21, now);
                 let expected = built(backend, query, 21, now);
-                if query.filter.business_key.is_some() && backend == DbBackend::Sqlite {
+                if query.filter.business_key.is_some() {
                     // Read from the key instead (`of_one_business_key`; the store's tests
-                    // compare its pages with the scans'), when the scans would read anything.
+                    // compare its pages with the whole inbox's), when the scans would read
+                    // anything.
                     assert_eq!(written.is_some(), expected.is_some(), "{backend:?} {query:?}");
                 } else {
                     assert_eq!(
@@ -420,7 +442,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sqlite_page_of_one_business_key_starts_from_the_key() {
+    fn a_page_of_one_business_key_starts_from_the_key() {
         let query = InboxQuery {
             scope: InboxScope::Offered { groups: vec!["review".into()], user: Some("rev".into()) },
             filter: InboxFilter {
@@ -453,9 +475,23 @@ mod tests {
             ]
         );
         assert_eq!(sqlite.sql.matches('?').count(), values.len(), "{}", sqlite.sql);
-        // PostgreSQL plans the scans from the key itself.
+        // PostgreSQL reads the key's tasks behind a fence the planner keeps.
         let pg = page_statement(DbBackend::Postgres, &query, 2, 0).expect("a statement");
-        assert!(pg.sql.contains("UNION ALL") && !pg.sql.contains("CROSS"), "{}", pg.sql);
+        assert!(!pg.sql.contains("UNION"), "one scan: {}", pg.sql);
+        assert!(
+            pg.sql.contains(
+                "FROM (SELECT \"tasks\".\"id\" FROM \"tasks\" WHERE \"tasks\".\"case_id\" = ANY(ARRAY(SELECT \
+                 \"cases\".\"id\" FROM \"cases\" WHERE \"cases\".\"business_key\" = $1)) AND (\"tasks\".\"state\" = $2 \
+                 AND \"tasks\".\"assignee\" IS NULL) AND \"tasks\".\"business_key\" = $3 OFFSET 0) AS \"keyed\" CROSS JOIN \
+                 LATERAL (SELECT * FROM \"task_candidates\" WHERE \"task_candidates\".\"task_id\" = \"keyed\".\"id\" OFFSET 0) \
+                 AS \"task_candidates\" WHERE ((\"task_candidates\".\"kind\" = $4"
+            ),
+            "{}",
+            pg.sql
+        );
+        let values = pg.values.as_ref().map(|v| v.0.clone()).unwrap_or_default();
+        assert_eq!(values.len(), 11, "ten values and the limit: {values:?}");
+        assert_eq!(pg.sql.matches('$').count(), values.len(), "{}", pg.sql);
     }
 
     #[test]
@@ -474,5 +510,68 @@ mod tests {
         assert_eq!(pg.sql.matches('$').count(), bound);
         assert!(pg.sql.contains(&format!("LIMIT ${bound})")), "the page's own limit is bound last: {}", pg.sql);
         assert!(!pg.sql.contains('?'));
+    }
+
+    /// `value` as an SQL literal, for `EXPLAIN EXECUTE`.
+    fn literal(value: &Value) -> String {
+        match value {
+            Value::String(Some(s)) => format!("'{}'", s.replace('\'', "''")),
+            Value::BigInt(Some(n)) => n.to_string(),
+            Value::BigUnsigned(Some(n)) => n.to_string(),
+            other => panic!("no literal for {other:?}"),
+        }
+    }
+
+    /// On PostgreSQL, a page of one business key reads the inbox rows of the key's tasks by
+    /// the table's key, never the inbox index, in the generic plan a connection keeps, made on
+    /// empty tables (where the planner costs every index alike and the statistics say
+    /// nothing): the plan that walked a whole group's inbox to find one case's task.
+    #[tokio::test]
+    async fn a_postgres_page_of_one_business_key_reads_inbox_rows_by_task() {
+        use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+
+        use crate::store::{Store, StoreConfig};
+
+        if crate::store::pg_writer::tests::writer().await.is_none() {
+            return;
+        }
+        let server = "postgres://postgres@127.0.0.1:5432";
+        let admin = Database::connect(format!("{server}/test")).await.expect("connect");
+        let name = format!("docket_inbox_plan_{}", std::process::id());
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create");
+        let store = Store::connect(StoreConfig::new(format!("{server}/{name}"))).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let mut plans = Vec::new();
+        for (i, state) in
+            [None, Some(TaskStateFilter::Unclaimed), Some(TaskStateFilter::Escalated)].into_iter().enumerate()
+        {
+            let query = InboxQuery {
+                scope: InboxScope::Offered { groups: vec!["review".into(), "legal".into()], user: Some("li".into()) },
+                filter: InboxFilter { business_key: Some("ZF-1".into()), state, ..InboxFilter::default() },
+                sort: InboxSort::default(),
+                limit: 20,
+                after: (i == 1).then_some(InboxCursor { key: 7, task_id: 9 }),
+            };
+            let page = page_statement(DbBackend::Postgres, &query, 21, 0).expect("a statement");
+            let values = page.values.as_ref().map(|v| v.0.iter().map(literal).collect::<Vec<_>>()).unwrap_or_default();
+            let txn = store.db().begin().await.expect("begin");
+            txn.execute_unprepared("SET LOCAL enable_seqscan = off; SET LOCAL plan_cache_mode = force_generic_plan")
+                .await
+                .expect("settings");
+            txn.execute_unprepared(&format!("PREPARE page_{i} AS {}", page.sql)).await.expect("prepare");
+            let explain = format!("EXPLAIN EXECUTE page_{i} ({})", values.join(", "));
+            let rows = txn.query_all_raw(Statement::from_string(DbBackend::Postgres, explain)).await.expect("plan");
+            let plan: Vec<String> = rows.iter().map(|r| r.try_get_by_index::<String>(0).expect("a line")).collect();
+            txn.rollback().await.expect("rollback");
+            plans.push(plan);
+        }
+        store.shutdown().await;
+        drop(store);
+        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        for plan in plans {
+            let has = |index: &str| plan.iter().any(|line| line.contains(index));
+            assert!(!has("idx_task_candidates_by_due_at"), "the inbox index is read: {plan:#?}");
+            assert!(has("task_candidates_pkey") && has("idx_cases_business_key"), "{plan:#?}");
+        }
     }
 }
