@@ -907,3 +907,67 @@ async fn a_page_of_one_business_key_holds_what_the_whole_inbox_holds_of_it() {
     })
     .await;
 }
+
+/// A principal of one role, in no groups of its own.
+fn person(user: &str, role: Role) -> Principal {
+    Principal { user: user.into(), name: user.into(), roles: vec![role], groups: vec![], scopes: vec![] }
+}
+
+#[tokio::test]
+async fn claim_next_gives_each_task_to_one_claimer_and_passes_over_what_it_may_not_take() {
+    support::on_both(|store| async move {
+        store.deploy(support::PENALTY, "admin").await.unwrap();
+        let mut cases = Vec::new();
+        for n in 0..6 {
+            let start = StartCase {
+                flow: "penalty-general".into(),
+                actor: "h0".into(),
+                business_key: Some(format!("N-{n}")),
+                ..Default::default()
+            };
+            cases.push(store.start_case(start).await.unwrap().case_id);
+        }
+        // The first case in due order is suspended: its filing task cannot be worked on.
+        store.execute(&cases[0], Command::Suspend, "chief", None).await.unwrap();
+        let by_key = InboxFilter { business_key: Some("N-3".into()), ..InboxFilter::default() };
+        let h = person("h-key", Role::Handler);
+        let (task, executed) =
+            store.session(&h).claim_next(by_key.clone(), InboxSort::default()).await.unwrap().expect("N-3's task");
+        assert_eq!(executed.case_id, cases[3]);
+        assert!(store.session(&h).claim_next(by_key, InboxSort::default()).await.unwrap().is_none(), "taken");
+
+        // Eight handlers at once, for the four tasks left that may be taken.
+        let mut claims = tokio::task::JoinSet::new();
+        for n in 0..8 {
+            let store = store.clone();
+            claims.spawn(async move {
+                let who = person(&format!("h{n}"), Role::Handler);
+                let next = store.session(&who).claim_next(InboxFilter::default(), InboxSort::default()).await;
+                (who.user, next.unwrap())
+            });
+        }
+        let mut taken = vec![(h.user.clone(), task)];
+        while let Some(joined) = claims.join_next().await {
+            if let (user, Some((id, _))) = joined.unwrap() {
+                taken.push((user, id));
+            }
+        }
+        let mut ids: Vec<i64> = taken.iter().map(|(_, id)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!((taken.len(), ids.len()), (5, 5), "each of five tasks to one claimer: {taken:?}");
+        for (user, id) in &taken {
+            let row = tasks::Entity::find_by_id(*id).one(store.db()).await.unwrap().unwrap();
+            assert_eq!(row.assignee.as_deref(), Some(user.as_str()));
+            assert_ne!(row.case_id, cases[0], "the suspended case's task is passed over");
+        }
+        // A leader is no candidate for filing: nothing to take; a reviewer may not work at all.
+        let boss = person("boss", Role::Leader);
+        let leader = store.session(&boss);
+        assert!(leader.claim_next(InboxFilter::default(), InboxSort::default()).await.unwrap().is_none());
+        let supervisor = person("eye", Role::Supervisor);
+        let refused = store.session(&supervisor).claim_next(InboxFilter::default(), InboxSort::default()).await;
+        assert!(matches!(refused, Err(StoreError::Forbidden(_))), "{refused:?}");
+    })
+    .await;
+}

@@ -6,13 +6,16 @@
 
 use super::entity::{cases, inbox_views, tasks};
 use super::error::StoreError;
-use super::inbox::{InboxFilter, InboxPage, InboxQuery, InboxScope};
+use super::inbox::{InboxFilter, InboxPage, InboxQuery, InboxScope, InboxSort, TaskStateFilter};
 use super::runtime::{Deployment, Executed, StartCase, Store};
 use super::task_locations::TaskLocation;
 use crate::access::{Operation, Principal, Role, authorize};
 use crate::core::{CaseState, Command, Completion, IncidentKey, PublicationKey, RecordRef, TaskKey, Variables};
 use crate::model::{NodeKind, StartTrigger};
 use crate::problem::Problem;
+
+/// How many tasks [`Session::claim_next`] reads from the inbox at a time.
+const CLAIM_NEXT_PAGE: u64 = 5;
 
 /// The longest idempotency key, in bytes.
 pub const MAX_IDEMPOTENCY_KEY: usize = 90;
@@ -187,6 +190,45 @@ impl<'a> Session<'a> {
     pub async fn claim(&self, id: i64, idem: Option<String>) -> Result<Executed, StoreError> {
         let actor = self.principal.actor();
         self.on_task(Operation::WorkOnTasks, id, |task| Command::Claim { task, actor }, idem).await
+    }
+
+    /// Claims the first unclaimed task of the principal's group inbox (its groups' tasks and
+    /// those offered to it by name) that `filter` keeps, in `sort` order: "give me my next
+    /// task". `filter.state` is ignored (only unclaimed tasks are taken). A task someone else
+    /// claims first, or that the core refuses the principal (not a candidate, separation of
+    /// duties, a suspended case), is passed over for the next one. Returns the claimed task's
+    /// id and the command's result, or `None` when no task is left to take.
+    ///
+    /// A retried request may take another task (the first stays the principal's, in "my
+    /// tasks"), so it takes no idempotency key.
+    ///
+    /// # Errors
+    /// [`StoreError::Forbidden`] when the principal may not work on tasks, or a database
+    /// failure.
+    pub async fn claim_next(
+        &self,
+        filter: InboxFilter,
+        sort: InboxSort,
+    ) -> Result<Option<(i64, Executed)>, StoreError> {
+        self.allow(Operation::WorkOnTasks)?;
+        let scope = self.inbox_scope(InboxKind::Groups(None))?;
+        let filter = InboxFilter { state: Some(TaskStateFilter::Unclaimed), ..filter };
+        let mut query = InboxQuery { scope, filter, sort, limit: CLAIM_NEXT_PAGE, after: None };
+        loop {
+            let page = self.inbox(&query).await?;
+            for task in &page.tasks {
+                match self.claim(task.id, None).await {
+                    Ok(executed) => return Ok(Some((task.id, executed))),
+                    // Taken meanwhile, or not the principal's to take: the next one.
+                    Err(StoreError::Refused(_) | StoreError::NotFound(_) | StoreError::Conflict) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            match page.next {
+                Some(next) if page.has_next => query.after = Some(next),
+                _ => return Ok(None),
+            }
+        }
     }
 
     /// Puts a claimed task back into its group inbox.
