@@ -23,6 +23,8 @@ fn record(kind: &str) -> Value {
 const START: &str = "mutation($bk: String, $vars: JSON) { startCase(input: {flow: \"penalty-general\", \
                      businessKey: $bk, variables: $vars}) { caseId status } }";
 const CLAIM: &str = "mutation($task: ID!) { claimTask(input: {taskId: $task}) { caseId task { assignee status } } }";
+const CLAIM_NEXT: &str =
+    "mutation($bk: String) { claimNextTask(input: {filter: {businessKey: $bk}}) { taskId task { node assignee } } }";
 const COMPLETE: &str = "mutation($input: CompleteTaskInput!) { completeTask(input: $input) { caseId status } }";
 
 /// The open task at `node` of the case with business key `bk`, from `gql`'s group inbox.
@@ -151,6 +153,9 @@ async fn review_scenario(server: &Server) {
     let h2_reviewer = person(server, "h2", &["legal_reviewer"]);
     let (_, body) = h2_reviewer.send(CLAIM, json!({ "task": review })).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
+    // Taking the next task passes over the one the officer may not take.
+    let next = h2_reviewer.ok(CLAIM_NEXT, json!({ "bk": bk })).await;
+    assert_eq!(next["claimNextTask"], Value::Null, "{next}");
 
     let claimed = r1.ok(CLAIM, json!({ "task": review })).await;
     assert_eq!(claimed["claimTask"]["task"], json!({ "assignee": "r1", "status": "CLAIMED" }));
@@ -174,8 +179,13 @@ async fn review_scenario(server: &Server) {
     assert_eq!(r1.error(COMPLETE, complete).await, "VALIDATION", "the ruling binds the outcome");
     r1.ok(COMPLETE, json!({ "input": { "taskId": review, "outcome": "approved", "checklist": checklist() } })).await;
 
-    let decide = task_at(&leader, bk, "decide").await;
-    work(&leader, &decide[0], json!({ "variables": { "fine_amount": 80000.0 }, "records": [record("text")] })).await;
+    // The leader takes the case's next task from the inbox rather than by id.
+    let next = leader.ok(CLAIM_NEXT, json!({ "bk": bk })).await;
+    assert_eq!(next["claimNextTask"]["task"], json!({ "node": "decide", "assignee": "l1" }), "{next}");
+    let decide = [next["claimNextTask"]["taskId"].as_str().unwrap().to_owned()];
+    let input = json!({ "taskId": decide[0], "variables": { "fine_amount": 80000.0 }, "records": [record("text")] });
+    leader.ok(COMPLETE, json!({ "input": input })).await;
+    assert_eq!(leader.ok(CLAIM_NEXT, json!({ "bk": bk })).await["claimNextTask"], Value::Null, "nothing left");
 
     // The case file shows where the case is; reading it is logged with its purpose.
     let file = leader

@@ -279,7 +279,7 @@ pub const MATRIX: &[Rule] = &[
     },
     Rule {
         operation: Operation::WorkOnTasks,
-        description: "claim, unclaim, delegate, complete, escalate tasks",
+        description: "claim (or take the next), unclaim, delegate, complete, escalate tasks",
         roles: WORKERS,
         scope: None,
     },

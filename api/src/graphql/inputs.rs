@@ -224,6 +224,17 @@ pub struct TaskInput {
     pub idempotency_key: Option<String>,
 }
 
+/// Claiming the next task of one's group inbox.
+#[derive(InputObject, Debug, Default)]
+pub struct ClaimNextTaskInput {
+    /// A saved inbox view whose filter applies (the `filter` below is laid over it).
+    pub view: Option<ID>,
+    /// Which tasks may be taken (its `state` is ignored: only unclaimed tasks are).
+    pub filter: Option<TaskFilterInput>,
+    /// Which comes first (by default the earliest due).
+    pub sort: Option<TaskSortInput>,
+}
+
 /// Handing a task to someone.
 #[derive(InputObject, Debug)]
 pub struct HandOverInput {

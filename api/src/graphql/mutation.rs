@@ -5,12 +5,12 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use super::error::{OrGraphql, from_store, invalid};
 use super::inputs::{
-    AttachRecordInput, CancelCaseInput, CaseInput, CompleteTaskInput, CorrelateMessageInput, DefinitionInput,
-    DeleteInboxViewInput, EscalateTaskInput, HandOverInput, MigrateCaseInput, PauseDeadlineInput,
+    AttachRecordInput, CancelCaseInput, CaseInput, ClaimNextTaskInput, CompleteTaskInput, CorrelateMessageInput,
+    DefinitionInput, DeleteInboxViewInput, EscalateTaskInput, HandOverInput, MigrateCaseInput, PauseDeadlineInput,
     RecordPublicationInput, ResolveEscalationInput, RetryIncidentInput, SaveInboxViewInput, StartCaseByMessageInput,
     StartCaseInput, TaskInput, task_id, variables,
 };
-use super::query::InboxView;
+use super::query::{InboxView, inbox_filter};
 use super::types::{CommandResult, DefinitionVersion, Problem, principal, store};
 use docket_engine::store::StoreError;
 
@@ -78,6 +78,24 @@ impl Mutation {
         let id = task_id(&input.task_id)?;
         let executed = store(ctx)?.session(principal(ctx)?).claim(id, input.idempotency_key).await.gql()?;
         Ok(done(executed, Some(id)))
+    }
+
+    /// Takes the next task of one's group inbox: the first unclaimed task (by due date
+    /// unless `sort` says otherwise) that the filter (and view) keep and one may take. A task
+    /// someone else takes first, or that one may not take (separation of duties, a suspended
+    /// case), is passed over. `null` when none is left. A retried request may take another
+    /// task (the first stays one's own, in "my tasks"), so it takes no idempotency key.
+    async fn claim_next_task(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<ClaimNextTaskInput>,
+    ) -> Result<Option<CommandResult>> {
+        let input = input.unwrap_or_default();
+        let session = store(ctx)?.session(principal(ctx)?);
+        let filter = inbox_filter(&session, input.view.as_ref(), input.filter).await?;
+        let sort = input.sort.unwrap_or_default().to_sort();
+        let claimed = session.claim_next(filter, sort).await.gql()?;
+        Ok(claimed.map(|(id, executed)| done(executed, Some(id))))
     }
 
     /// Puts one's task back into its group inbox.

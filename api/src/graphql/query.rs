@@ -3,7 +3,9 @@
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use docket_engine::access::Operation;
 use docket_engine::store::entity::inbox_views;
-use docket_engine::store::{CaseFilter, InboxFilter, InboxKind as Kind, InboxQuery, InboxScope, InboxSort, Page};
+use docket_engine::store::{
+    CaseFilter, InboxFilter, InboxKind as Kind, InboxQuery, InboxScope, InboxSort, Page, Session,
+};
 
 use super::cursor;
 use super::error::{OrGraphql, invalid};
@@ -126,6 +128,22 @@ fn number_id(id: &ID, what: &str) -> Result<i64> {
     id.parse::<i64>().map_err(|_| invalid(format!("`{}` is not {what} id", id.as_str())))
 }
 
+/// The inbox filter of a request: its `filter` laid over the saved `view`'s, if it names one.
+pub(super) async fn inbox_filter(
+    session: &Session<'_>,
+    view: Option<&ID>,
+    filter: Option<TaskFilterInput>,
+) -> Result<InboxFilter> {
+    let base = match view {
+        Some(id) => {
+            let view = session.view(number_id(id, "a view")?).await.gql()?;
+            serde_json::from_str::<InboxFilter>(&view.filter).unwrap_or_default()
+        }
+        None => InboxFilter::default(),
+    };
+    Ok(filter.unwrap_or_default().over(base))
+}
+
 #[Object]
 impl Query {
     /// Who I am.
@@ -150,14 +168,7 @@ impl Query {
     ) -> Result<TaskConnection> {
         let session = store(ctx)?.session(principal(ctx)?);
         let limit = cursor::page_size(first)?;
-        let base = match &view {
-            Some(id) => {
-                let view = session.view(number_id(id, "a view")?).await.gql()?;
-                serde_json::from_str::<InboxFilter>(&view.filter).unwrap_or_default()
-            }
-            None => InboxFilter::default(),
-        };
-        let filter = filter.unwrap_or_default().over(base);
+        let filter = inbox_filter(&session, view.as_ref(), filter).await?;
         let sort: InboxSort = sort.unwrap_or_default().to_sort();
         let after = after.map(|c| cursor::decode_inbox(&c, sort)).transpose()?;
         let kind = match kind {

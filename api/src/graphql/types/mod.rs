@@ -225,6 +225,10 @@ impl CommandResult {
     async fn status(&self) -> CaseStatusValue {
         self.executed.status.into()
     }
+    /// The id of the task the command was about.
+    async fn task_id(&self) -> Option<ID> {
+        self.task_id.map(|id| ID(id.to_string()))
+    }
     /// The task the command was about, as it is now.
     async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
         let Some(id) = self.task_id else { return Ok(None) };
