@@ -6,8 +6,9 @@
 //! - task completions/s and completion p50/p99 with `DOCKET_BENCH_CLIENTS` (default 16)
 //!   clients running penalty cases end to end: through the store in-process as the store
 //!   benchmark does; in-process through the calls the API's resolvers make (a [`Session`]
-//!   per principal: each step finds its task in the inbox, claims it and completes it); and
-//!   through `/graphql` over HTTP, the same steps;
+//!   per principal: each step takes the case's next task from the inbox, filtered by the
+//!   case's business key, and completes it); and through `/graphql` over HTTP, the same
+//!   steps (`claimNextTask`, `completeTask`);
 //! - the group inbox (first page of 50 by due date, a reviewer in two groups) p50/p99 with
 //!   `DOCKET_BENCH_TASKS` (default 1,000,000) open tasks, through the store and through
 //!   `/graphql`;
@@ -44,9 +45,7 @@ use bytes::Bytes;
 
 use docket_engine::access::{Principal, Role};
 use docket_engine::core::Actor;
-use docket_engine::store::{
-    InboxFilter, InboxKind, InboxQuery, InboxSort, Session, Store, StoreConfig, TaskStateFilter,
-};
+use docket_engine::store::{InboxFilter, InboxSort, Session, Store, StoreConfig};
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper::client::conn::http1::SendRequest;
@@ -231,7 +230,6 @@ fn quoted(value: &str) -> String {
 struct Requests {
     start: Query,
     next: Query,
-    claim: Query,
     complete: Query,
     publish: Query,
     steps: Vec<(String, String)>,
@@ -255,7 +253,6 @@ impl Requests {
         Requests {
             start: Query::new(START),
             next: Query::new(NEXT),
-            claim: Query::new(CLAIM),
             complete: Query::new(COMPLETE),
             publish: Query::new(PUBLISH),
             steps,
@@ -277,24 +274,19 @@ struct CaseRef {
 
 #[derive(Deserialize)]
 struct Next {
-    inbox: Nodes,
+    #[serde(rename = "claimNextTask")]
+    claim_next_task: Option<Claimed>,
 }
 
 #[derive(Deserialize)]
-struct Nodes {
-    nodes: Vec<TaskRef>,
-}
-
-#[derive(Deserialize)]
-struct TaskRef {
-    id: String,
+struct Claimed {
+    #[serde(rename = "taskId")]
+    task_id: String,
 }
 
 const START: &str =
     "mutation($bk: String) { startCase(input: {flow: \"penalty-general\", businessKey: $bk}) { caseId } }";
-const NEXT: &str =
-    "query($bk: String) { inbox(filter: {businessKey: $bk, state: UNCLAIMED}, first: 1) { nodes { id } } }";
-const CLAIM: &str = "mutation($t: ID!) { claimTask(input: {taskId: $t}) { version } }";
+const NEXT: &str = "mutation($bk: String) { claimNextTask(input: {filter: {businessKey: $bk}}) { taskId } }";
 const COMPLETE: &str = "mutation($i: CompleteTaskInput!) { completeTask(input: $i) { version } }";
 const PUBLISH: &str = "mutation($c: ID!) { recordPublication(input: {caseId: $c}) { status } }";
 
@@ -312,8 +304,7 @@ async fn one_case(
     for (user, rest) in &requests.steps {
         let token = tokens.of(user);
         let next: Next = connection.gql(token, &requests.next, &bk).await;
-        let task = quoted(&next.inbox.nodes.first().expect("the case's next task").id);
-        let _: IgnoredAny = connection.gql(token, &requests.claim, &format!("{{\"t\":{task}}}")).await;
+        let task = quoted(&next.claim_next_task.expect("the case's next task").task_id);
         let input = format!("{{\"i\":{{\"taskId\":{task},{rest}}}}}");
         let t = Instant::now();
         let _: IgnoredAny = connection.gql(token, &requests.complete, &input).await;
@@ -349,15 +340,8 @@ async fn one_case_in_sessions(store: &Store, bk: &str, latencies: &Mutex<Vec<Dur
     for (Actor { user, groups }, done) in penalty::steps() {
         let who = principal(&user, &groups);
         let session: Session<'_> = store.session(&who);
-        let scope = session.inbox_scope(InboxKind::Groups(None)).expect("scope");
-        let filter = InboxFilter {
-            business_key: Some(bk.to_owned()),
-            state: Some(TaskStateFilter::Unclaimed),
-            ..Default::default()
-        };
-        let query = InboxQuery { scope, filter, sort: InboxSort::default(), limit: 1, after: None };
-        let task = session.inbox(&query).await.expect("inbox").tasks[0].id;
-        session.claim(task, None).await.expect("claim");
+        let filter = InboxFilter { business_key: Some(bk.to_owned()), ..Default::default() };
+        let (task, _) = session.claim_next(filter, InboxSort::default()).await.expect("claim").expect("a task");
         let t = Instant::now();
         session.complete(task, done, None).await.expect("complete");
         latencies.lock().await.push(t.elapsed());
