@@ -927,7 +927,7 @@ async fn claim_next_gives_each_task_to_one_claimer_and_passes_over_what_it_may_n
             };
             cases.push(store.start_case(start).await.unwrap().case_id);
         }
-        // The first case in due order is suspended: its filing task cannot be worked on.
+        // The first case is suspended: its filing task stays in the inbox but cannot be taken.
         store.execute(&cases[0], Command::Suspend, "chief", None).await.unwrap();
         let by_key = InboxFilter { business_key: Some("N-3".into()), ..InboxFilter::default() };
         let h = person("h-key", Role::Handler);
@@ -961,7 +961,7 @@ async fn claim_next_gives_each_task_to_one_claimer_and_passes_over_what_it_may_n
             assert_eq!(row.assignee.as_deref(), Some(user.as_str()));
             assert_ne!(row.case_id, cases[0], "the suspended case's task is passed over");
         }
-        // A leader is no candidate for filing: nothing to take; a reviewer may not work at all.
+        // A leader is no candidate for filing: nothing to take; a supervisor may not work at all.
         let boss = person("boss", Role::Leader);
         let leader = store.session(&boss);
         assert!(leader.claim_next(InboxFilter::default(), InboxSort::default()).await.unwrap().is_none());
