@@ -48,6 +48,17 @@ async fn start_penalties(store: &Store, n: usize) {
     }
 }
 
+/// Starts a case of the (deployed) penalty flow with business key `key`; its id.
+async fn start_keyed(store: &Store, key: &str) -> String {
+    let start = StartCase {
+        flow: "penalty-general".into(),
+        actor: "h1".into(),
+        business_key: Some(key.into()),
+        ..Default::default()
+    };
+    store.start_case(start).await.unwrap().case_id
+}
+
 async fn open_task(store: &Store, case: &str, node: &str) -> TaskKey {
     let (_, state) = store.case_state(case).await.expect("case");
     let row = tasks::Entity::find()
@@ -316,13 +327,7 @@ async fn my_tasks_follow_claims_delegations_and_completions() {
         store.deploy(support::PENALTY, "admin").await.unwrap();
         let mut cases = Vec::new();
         for bk in ["BK-1", "BK-2", "BK-3"] {
-            let start = StartCase {
-                flow: "penalty-general".into(),
-                actor: "h1".into(),
-                business_key: Some(bk.into()),
-                ..Default::default()
-            };
-            let case = store.start_case(start).await.unwrap().case_id;
+            let case = start_keyed(&store, bk).await;
             let task = open_task(&store, &case, "filing").await;
             let id = store.case_tasks(&case, true).await.unwrap()[0].id;
             cases.push((case, task, id));
@@ -774,13 +779,7 @@ async fn commands_worked_out_ahead_write_what_the_transaction_would() {
 async fn a_task_shown_on_an_inbox_page_is_not_read_again_to_find_its_case() {
     support::on_both(|store| async move {
         let case = start_penalty(&store).await;
-        let handler = Principal {
-            user: "h1".into(),
-            name: "H1".into(),
-            roles: vec![Role::Handler],
-            groups: vec![],
-            scopes: vec![],
-        };
+        let handler = person("h1", Role::Handler);
         let session = store.session(&handler);
         let page = store.group_inbox(&["handler".to_owned()], 10, None).await.unwrap();
         let task = page.tasks.iter().find(|t| t.case_id == case).expect("the filing task").clone();
@@ -841,13 +840,7 @@ async fn a_page_of_one_business_key_holds_what_the_whole_inbox_holds_of_it() {
         // Two cases share K-1; K-1's second and K-3's cases are past filing, with evidence
         // tasks open; one of K-2's is claimed; one case has no key.
         for (i, key) in ["K-0", "K-1", "K-1", "K-2", "K-3"].into_iter().enumerate() {
-            let start = StartCase {
-                flow: "penalty-general".into(),
-                actor: "h1".into(),
-                business_key: Some(key.into()),
-                ..Default::default()
-            };
-            let case = store.start_case(start).await.unwrap().case_id;
+            let case = start_keyed(&store, key).await;
             if i == 2 || i == 4 {
                 work(&store, &case, "filing", &h1, completion(None, json!({}), &[], &["text"])).await;
             }
@@ -919,13 +912,7 @@ async fn claim_next_gives_each_task_to_one_claimer_and_passes_over_what_it_may_n
         store.deploy(support::PENALTY, "admin").await.unwrap();
         let mut cases = Vec::new();
         for n in 0..6 {
-            let start = StartCase {
-                flow: "penalty-general".into(),
-                actor: "h0".into(),
-                business_key: Some(format!("N-{n}")),
-                ..Default::default()
-            };
-            cases.push(store.start_case(start).await.unwrap().case_id);
+            cases.push(start_keyed(&store, &format!("N-{n}")).await);
         }
         // The first case is suspended: its filing task stays in the inbox but cannot be taken.
         store.execute(&cases[0], Command::Suspend, "chief", None).await.unwrap();

@@ -155,7 +155,8 @@ fn scan(text: &mut Text, query: &InboxQuery, (kind, name): (&str, &str), limit: 
         text.sql,
         "SELECT {read} AS \"k\", \"task_candidates\".\"task_id\" AS \"task_id\" FROM \"task_candidates\""
     );
-    let joined = filter.state.is_some() || filter.flow.is_some() || filter.business_key.is_some();
+    // A filter by business key is read from the key instead (`of_one_business_key`).
+    let joined = filter.state.is_some() || filter.flow.is_some();
     if joined {
         text.sql.push_str(" INNER JOIN \"tasks\" ON \"tasks\".\"id\" = \"task_candidates\".\"task_id\"");
     }
