@@ -19,7 +19,9 @@
 //! benchmark's steps is printed too. `DOCKET_BENCH_SECONDS` (default 10)
 //! sets the length of each load, `DOCKET_BENCH_STORES` (default `sqlite,postgres`) the stores.
 //! Each load prints the CPU it used per completion (this process's; through `/graphql` also
-//! the server's, and on PostgreSQL the database server's).
+//! the server's, and on PostgreSQL the database server's), and how many commands shared a
+//! commit on average (`docket_commit_batch_size`: this process's recorder, the server's
+//! `/metrics`).
 //!
 //! With `DOCKET_BENCH_CALLGRIND=FILE` the server runs under `valgrind --tool=callgrind`,
 //! counting its instructions during the `/graphql` load only, and the benchmark prints the
@@ -51,6 +53,7 @@ use hyper::Request;
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderValue};
 use hyper_util::rt::TokioIo;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sea_orm::{ConnectionTrait, Database};
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -404,6 +407,33 @@ async fn api_inbox(url: &str, seeded: u64) -> (Duration, Duration) {
     (pct(&samples, 0.5), pct(&samples, 0.99))
 }
 
+/// Commands committed and commits made so far (`docket_commit_batch_size`'s sum and count)
+/// in a Prometheus exposition.
+fn commits_of(exposition: &str) -> (f64, f64) {
+    let value = |name: &str| {
+        exposition.lines().find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0)
+    };
+    (value("docket_commit_batch_size_sum "), value("docket_commit_batch_size_count "))
+}
+
+/// Commands per commit between two readings of [`commits_of`].
+fn per_commit((commands0, commits0): (f64, f64), (commands1, commits1): (f64, f64)) -> f64 {
+    (commands1 - commands0) / (commits1 - commits0).max(1.0)
+}
+
+/// The server's `/metrics` text.
+async fn exposition_of(url: &str) -> String {
+    let mut connection = Connection::open(url).await;
+    let request = Request::get("/metrics")
+        .header(header::HOST, connection.host.clone())
+        .body(Full::new(Bytes::new()))
+        .expect("a request");
+    connection.sender.ready().await.expect("the connection");
+    let response = connection.sender.send_request(request).await.expect("GET /metrics");
+    let bytes = response.into_body().collect().await.expect("the answer").to_bytes();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// CPU time used since a load started: by this process, by the `docket` server (when one
 /// runs) and by the PostgreSQL server's processes (when `postgres`).
 #[derive(Clone, Copy)]
@@ -440,8 +470,9 @@ impl Cpu {
     }
 }
 
-/// `(this process, the server, the database)` CPU per completion, as printed.
-fn cpu_line(label: &str, (own, server, database): (f64, f64, f64), postgres: bool) -> String {
+/// `(this process, the server, the database)` CPU per completion and the commands per
+/// commit, as printed.
+fn cpu_line(label: &str, (own, server, database): (f64, f64, f64), postgres: bool, commands_per_commit: f64) -> String {
     let mut line = format!("          CPU per completion: {label} {own:.0} µs");
     if server > 0.0 {
         line += &format!(", server {server:.0} µs");
@@ -449,10 +480,10 @@ fn cpu_line(label: &str, (own, server, database): (f64, f64, f64), postgres: boo
     if postgres {
         line += &format!(", PostgreSQL {database:.0} µs");
     }
-    line
+    line + &format!("; {commands_per_commit:.2} commands per commit")
 }
 
-async fn bench(name: &str, url: &str) {
+async fn bench(name: &str, url: &str, metrics: &PrometheusHandle) {
     let seconds = env_u64("DOCKET_BENCH_SECONDS", 10);
     let tasks = env_u64("DOCKET_BENCH_TASKS", 1_000_000);
     let clients = env_u64("DOCKET_BENCH_CLIENTS", 16) as usize;
@@ -463,29 +494,32 @@ async fn bench(name: &str, url: &str) {
     store.deploy(penalty::PENALTY, "docket").await.expect("deploy");
     println!("\n== {name} ==");
     let postgres = url.starts_with("postgres");
-    let cpu = Cpu::now(postgres);
+    let (cpu, commits) = (Cpu::now(postgres), commits_of(&metrics.render()));
     let (_, runtime_rate, runtime_p50, runtime_p99) = load(&store, clients, seconds).await;
     let runtime_cpu = cpu.per_completion(cpu.completions(runtime_rate));
+    let runtime_grouping = per_commit(commits, commits_of(&metrics.render()));
     println!(
         "runtime   clients {clients:>2}: {runtime_rate:>8.1} completions/s  completion p50 {}  p99 {}   (the store benchmark's steps)",
         ms(runtime_p50),
         ms(runtime_p99)
     );
-    println!("{}", cpu_line("in-process", runtime_cpu, postgres));
-    let cpu = Cpu::now(postgres);
+    println!("{}", cpu_line("in-process", runtime_cpu, postgres, runtime_grouping));
+    let (cpu, commits) = (Cpu::now(postgres), commits_of(&metrics.render()));
     let (_, session_rate, session_p50, session_p99) = session_load(&store, clients, seconds).await;
     let session_cpu = cpu.per_completion(cpu.completions(session_rate));
+    let session_grouping = per_commit(commits, commits_of(&metrics.render()));
     println!(
         "sessions  clients {clients:>2}: {session_rate:>8.1} completions/s  completion p50 {}  p99 {}   (the API's steps, in-process)",
         ms(session_p50),
         ms(session_p99)
     );
-    println!("{}", cpu_line("in-process", session_cpu, postgres));
+    println!("{}", cpu_line("in-process", session_cpu, postgres, session_grouping));
     let server = Server::start(url);
-    let cpu = Cpu::now(postgres);
+    let (cpu, commits) = (Cpu::now(postgres), commits_of(&exposition_of(&server.url).await));
     server.count_instructions(true);
     let (_, api_rate, api_p50, api_p99) = api_load(&server.url, clients, seconds).await;
     server.count_instructions(false);
+    let api_grouping = per_commit(commits, commits_of(&exposition_of(&server.url).await));
     let api_completions = cpu.completions(api_rate);
     let api_cpu = cpu.per_completion(api_completions);
     println!(
@@ -495,7 +529,7 @@ async fn bench(name: &str, url: &str) {
         ms(api_p50.saturating_sub(session_p50)),
         ms(api_p50.saturating_sub(runtime_p50))
     );
-    println!("{}", cpu_line("client", api_cpu, postgres));
+    println!("{}", cpu_line("client", api_cpu, postgres, api_grouping));
     let seeding = Instant::now();
     seed_tasks(&store, tasks).await;
     println!("seeded {tasks} open tasks in {:.1} s", seeding.elapsed().as_secs_f64());
@@ -525,11 +559,12 @@ async fn bench(name: &str, url: &str) {
 fn main() {
     let stores = std::env::var("DOCKET_BENCH_STORES").unwrap_or_else(|_| "sqlite,postgres".into()).to_lowercase();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let metrics = PrometheusBuilder::new().install_recorder().expect("a metrics recorder");
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
         let sqlite = format!("sqlite://{}", dir.path().join("api-bench.db").display());
         if stores.contains("sqlite") {
-            bench("SQLite (WAL, synchronous=FULL)", &sqlite).await;
+            bench("SQLite (WAL, synchronous=FULL)", &sqlite, &metrics).await;
         }
         if !stores.contains("postgres") {
             return;
@@ -538,7 +573,7 @@ fn main() {
             Ok(admin) => {
                 let name = format!("docket_api_bench_{}", std::process::id());
                 admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create");
-                bench("PostgreSQL", &format!("{POSTGRES}/{name}")).await;
+                bench("PostgreSQL", &format!("{POSTGRES}/{name}"), &metrics).await;
                 let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
             }
             Err(e) => println!("\nPostgreSQL not reachable at {POSTGRES}/test ({e}); skipped"),

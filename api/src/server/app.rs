@@ -40,8 +40,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The GraphQL schema, validating in full and for validated documents.
     pub schemas: Schemas,
-    /// Verifies bearer tokens.
-    pub auth: Authenticator,
+    /// Verifies bearer tokens (shared: the state is cloned for every request's handlers).
+    pub auth: Arc<Authenticator>,
     /// Parsed GraphQL documents of recent requests.
     pub documents: Arc<graphql::Documents>,
 }
@@ -60,7 +60,7 @@ impl AppState {
             workers: Arc::new(Mutex::new(Some(workers))),
             metrics,
             schemas,
-            auth,
+            auth: Arc::new(auth),
             documents: Arc::default(),
         }
     }
