@@ -47,7 +47,7 @@ use bytes::Bytes;
 
 use docket_engine::access::{Principal, Role};
 use docket_engine::core::Actor;
-use docket_engine::store::{InboxFilter, InboxSort, Session, Store, StoreConfig};
+use docket_engine::store::{Session, Store, StoreConfig};
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper::client::conn::http1::SendRequest;
@@ -289,7 +289,7 @@ struct Claimed {
 
 const START: &str =
     "mutation($bk: String) { startCase(input: {flow: \"penalty-general\", businessKey: $bk}) { caseId } }";
-const NEXT: &str = "mutation($bk: String) { claimNextTask(input: {filter: {businessKey: $bk}}) { taskId } }";
+const NEXT: &str = "mutation($c: ID) { claimNextTask(input: {caseId: $c}) { taskId } }";
 const COMPLETE: &str = "mutation($i: CompleteTaskInput!) { completeTask(input: $i) { version } }";
 const PUBLISH: &str = "mutation($c: ID!) { recordPublication(input: {caseId: $c}) { status } }";
 
@@ -303,10 +303,11 @@ async fn one_case(
 ) -> usize {
     let bk = format!("{{\"bk\":{}}}", quoted(bk));
     let started: Started = connection.gql(tokens.of("h1"), &requests.start, &bk).await;
+    let case = format!("{{\"c\":{}}}", quoted(&started.start_case.case_id));
     let mut completions = 0;
     for (user, rest) in &requests.steps {
         let token = tokens.of(user);
-        let next: Next = connection.gql(token, &requests.next, &bk).await;
+        let next: Next = connection.gql(token, &requests.next, &case).await;
         let task = quoted(&next.claim_next_task.expect("the case's next task").task_id);
         let input = format!("{{\"i\":{{\"taskId\":{task},{rest}}}}}");
         let t = Instant::now();
@@ -314,7 +315,6 @@ async fn one_case(
         latencies.lock().await.push(t.elapsed());
         completions += 1;
     }
-    let case = format!("{{\"c\":{}}}", quoted(&started.start_case.case_id));
     let _: IgnoredAny = connection.gql(tokens.of("chief"), &requests.publish, &case).await;
     completions
 }
@@ -343,8 +343,7 @@ async fn one_case_in_sessions(store: &Store, bk: &str, latencies: &Mutex<Vec<Dur
     for (Actor { user, groups }, done) in penalty::steps() {
         let who = principal(&user, &groups);
         let session: Session<'_> = store.session(&who);
-        let filter = InboxFilter { business_key: Some(bk.to_owned()), ..Default::default() };
-        let (task, _) = session.claim_next(filter, InboxSort::default()).await.expect("claim").expect("a task");
+        let (task, _) = session.claim_next_of_case(&started.case_id).await.expect("claim").expect("a task");
         let t = Instant::now();
         session.complete(task, done, None).await.expect("complete");
         latencies.lock().await.push(t.elapsed());

@@ -907,6 +907,79 @@ fn person(user: &str, role: Role) -> Principal {
 }
 
 #[tokio::test]
+async fn claim_next_of_a_case_gives_its_task_to_one_claimer_and_passes_over_what_it_may_not_take() {
+    support::on_both(|store| async move {
+        store.deploy(support::PENALTY, "admin").await.unwrap();
+        let (open, suspended) = (start_keyed(&store, "C-1").await, start_keyed(&store, "C-2").await);
+        store.execute(&suspended, Command::Suspend, "chief", None).await.unwrap();
+        // Eight handlers at once, for the one filing task of the case.
+        let mut claims = tokio::task::JoinSet::new();
+        for n in 0..8 {
+            let (store, case) = (store.clone(), open.clone());
+            claims.spawn(async move {
+                let who = person(&format!("h{n}"), Role::Handler);
+                let next = store.session(&who).claim_next_of_case(&case).await;
+                (who.user, next.unwrap())
+            });
+        }
+        let mut taken = Vec::new();
+        while let Some(joined) = claims.join_next().await {
+            if let (user, Some((id, executed))) = joined.unwrap() {
+                assert_eq!(executed.case_id, open);
+                taken.push((user, id));
+            }
+        }
+        assert_eq!(taken.len(), 1, "one claimer gets the task: {taken:?}");
+        let (user, id) = &taken[0];
+        let row = tasks::Entity::find_by_id(*id).one(store.db()).await.unwrap().unwrap();
+        assert_eq!((row.case_id.as_str(), row.node_id.as_str()), (open.as_str(), "filing"));
+        assert_eq!(row.assignee.as_deref(), Some(user.as_str()));
+        // Nothing left on it; the suspended case's task may not be taken; a leader is no
+        // candidate for filing; a supervisor may not work; an unknown case is not found.
+        let late = person("h-late", Role::Handler);
+        assert!(store.session(&late).claim_next_of_case(&open).await.unwrap().is_none(), "taken");
+        assert!(store.session(&late).claim_next_of_case(&suspended).await.unwrap().is_none(), "suspended");
+        let boss = person("boss", Role::Leader);
+        store.execute(&suspended, Command::Resume, "chief", None).await.unwrap();
+        assert!(store.session(&boss).claim_next_of_case(&suspended).await.unwrap().is_none(), "no candidate");
+        let refused = store.session(&person("eye", Role::Supervisor)).claim_next_of_case(&open).await;
+        assert!(matches!(refused, Err(StoreError::Forbidden(_))), "{refused:?}");
+        let unknown = store.session(&late).claim_next_of_case("no-such-case").await;
+        assert!(matches!(unknown, Err(StoreError::CaseNotFound(_))), "{unknown:?}");
+        // Resumed, the case's task is the late handler's to take.
+        let (id, _) = store.session(&late).claim_next_of_case(&suspended).await.unwrap().expect("resumed");
+        let row = tasks::Entity::find_by_id(id).one(store.db()).await.unwrap().unwrap();
+        assert_eq!((row.case_id.as_str(), row.assignee.as_deref()), (suspended.as_str(), Some("h-late")));
+    })
+    .await;
+}
+
+/// Two nodes on one PostgreSQL database: a node whose copy of a case is behind (the other node
+/// completed the task it shows open) takes the case's new task, read as committed.
+#[tokio::test]
+async fn claim_next_of_a_case_held_behind_takes_the_task_another_node_made() {
+    let Some((a, db)) = support::postgres().await else { return };
+    let b = Store::connect(support::config(db.url.clone())).await.expect("second node");
+    let case = start_penalty(&a).await;
+    let filing = open_task(&a, &case, "filing").await;
+    let h1 = Actor::new("h1", &["handler"]);
+    b.execute(&case, Command::Claim { task: filing, actor: h1.clone() }, "h1", None).await.expect("claim on b");
+    let done = completion(None, json!({}), &[], &["text"]);
+    b.execute(&case, Command::Complete { task: filing, actor: h1, completion: done }, "h1", None)
+        .await
+        .expect("complete on b");
+    // Node a still holds the case at filing; h2 takes the task b's completion opened.
+    let h2 = person("h2", Role::Handler);
+    let (id, executed) = a.session(&h2).claim_next_of_case(&case).await.unwrap().expect("the new task");
+    let row = tasks::Entity::find_by_id(id).one(a.db()).await.unwrap().unwrap();
+    assert_ne!(row.task_key as u32, filing.0, "not the filing task");
+    assert_eq!((row.state.as_str(), row.assignee.as_deref()), ("open", Some("h2")));
+    assert_eq!(executed.version, 4, "start, claim, complete, claim");
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
 async fn claim_next_gives_each_task_to_one_claimer_and_passes_over_what_it_may_not_take() {
     support::on_both(|store| async move {
         store.deploy(support::PENALTY, "admin").await.unwrap();

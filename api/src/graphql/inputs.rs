@@ -227,6 +227,9 @@ pub struct TaskInput {
 /// Claiming the next task of one's group inbox.
 #[derive(InputObject, Debug, Default)]
 pub struct ClaimNextTaskInput {
+    /// Only this case's tasks, the first created first: the next task of a case one knows
+    /// (found in the case's state, not in the inbox). Takes no `view`, `filter` or `sort`.
+    pub case_id: Option<ID>,
     /// A saved inbox view whose filter applies (the `filter` below is laid over it).
     pub view: Option<ID>,
     /// Which tasks may be taken (its `state` is ignored: only unclaimed tasks are).

@@ -81,10 +81,11 @@ impl Mutation {
     }
 
     /// Takes the next task of one's group inbox: the first unclaimed task (by due date
-    /// unless `sort` says otherwise) that the filter (and view) keep and one may take. A task
-    /// someone else takes first, or that one may not take (separation of duties, a suspended
-    /// case), is passed over. `null` when none is left. A retried request may take another
-    /// task (the first stays one's own, in "my tasks"), so it takes no idempotency key.
+    /// unless `sort` says otherwise) that the filter (and view) keep and one may take; or,
+    /// with `caseId`, the first unclaimed task of that case one may take. A task someone else
+    /// takes first, or that one may not take (separation of duties, a suspended case), is
+    /// passed over. `null` when none is left. A retried request may take another task (the
+    /// first stays one's own, in "my tasks"), so it takes no idempotency key.
     async fn claim_next_task(
         &self,
         ctx: &Context<'_>,
@@ -92,6 +93,13 @@ impl Mutation {
     ) -> Result<Option<CommandResult>> {
         let input = input.unwrap_or_default();
         let session = store(ctx)?.session(principal(ctx)?);
+        if let Some(case_id) = &input.case_id {
+            if input.view.is_some() || input.filter.is_some() || input.sort.is_some() {
+                return Err(invalid("`caseId` takes no `view`, `filter` or `sort`"));
+            }
+            let claimed = session.claim_next_of_case(case_id.as_str()).await.gql()?;
+            return Ok(claimed.map(|(id, executed)| done(executed, Some(id))));
+        }
         let filter = inbox_filter(&session, input.view.as_ref(), input.filter).await?;
         let sort = input.sort.unwrap_or_default().to_sort();
         let claimed = session.claim_next(filter, sort).await.gql()?;

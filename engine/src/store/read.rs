@@ -21,7 +21,7 @@ use super::error::StoreError;
 use super::runtime::{Executed, LoadedDefinition, Store, decode_state, write_case};
 use super::sql::inline_sqlite_limits;
 use super::statements;
-use crate::core::{self, CaseState};
+use crate::core::{self, CaseState, TaskKey};
 
 /// A page of rows after a cursor (an id or a sequence number).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +50,21 @@ impl Store {
     /// A database failure.
     pub async fn task_row(&self, id: i64) -> Result<Option<tasks::Model>, StoreError> {
         let query = tasks::Entity::find_by_id(id).limit(1).into_query();
+        let row = self.hot_rows::<tasks::Model>(&query, Some(1)).await?.into_iter().next();
+        self.inner.task_locations.note(row.as_ref());
+        Ok(row)
+    }
+
+    /// A case's task by its key, if it has that task (noted in the task locations).
+    ///
+    /// # Errors
+    /// A database failure.
+    pub(crate) async fn task_of_case(&self, case_id: &str, key: TaskKey) -> Result<Option<tasks::Model>, StoreError> {
+        let query = tasks::Entity::find()
+            .filter(tasks::Column::CaseId.eq(case_id))
+            .filter(tasks::Column::TaskKey.eq(key.0 as i32))
+            .limit(1)
+            .into_query();
         let row = self.hot_rows::<tasks::Model>(&query, Some(1)).await?.into_iter().next();
         self.inner.task_locations.note(row.as_ref());
         Ok(row)

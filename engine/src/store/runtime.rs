@@ -660,6 +660,13 @@ impl Store {
         self.committed_case(case_id).await
     }
 
+    /// The node's copy of a case, if it holds one, and whether that copy is known to be
+    /// current (on a SQLite file, whose one writer is this node's committer). On PostgreSQL a
+    /// copy may be behind another node's commits.
+    pub(crate) fn held_case(&self, case_id: &str) -> Option<(Arc<CachedCase>, bool)> {
+        self.inner.cases.get(case_id).map(|entry| (entry, self.inner.reads_cached))
+    }
+
     /// A case's row as last committed, read from the database (as a hot read: see
     /// `hot_rows`), and its state.
     pub(crate) async fn committed_case(&self, case_id: &str) -> Result<(cases::Model, CaseState), StoreError> {

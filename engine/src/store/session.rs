@@ -231,6 +231,56 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Claims the first open, unclaimed task of one case that the principal may take, in the
+    /// order the case's tasks were created: "give me my next task on this case", for a
+    /// principal (an integration, a handler at the case's page) who knows the case. The tasks
+    /// are found in the case's state, from the node's copy when it holds one, not in the inbox
+    /// tables; a task the core refuses the principal (not a candidate, separation of duties, a
+    /// suspended case), or that someone else claims first, is passed over. When nothing could
+    /// be taken from a copy that may be behind (another node's commits, on PostgreSQL), the
+    /// case is read as committed and tried once more. Returns the claimed task's id and the
+    /// command's result, or `None` when the case has no task left for the principal.
+    ///
+    /// # Errors
+    /// [`StoreError::Forbidden`] when the principal may not read inboxes or work on tasks,
+    /// [`StoreError::CaseNotFound`] for an unknown case, or a database failure.
+    pub async fn claim_next_of_case(&self, case_id: &str) -> Result<Option<(i64, Executed)>, StoreError> {
+        self.allow(Operation::ReadInbox)?;
+        self.allow(Operation::WorkOnTasks)?;
+        if let Some((held, current)) = self.store.held_case(case_id) {
+            let claimed = self.claim_first_of(case_id, &held.state).await?;
+            if claimed.is_some() || current {
+                return Ok(claimed);
+            }
+        }
+        let (_, committed) = self.store.committed_case(case_id).await?;
+        self.claim_first_of(case_id, &committed).await
+    }
+
+    /// Claims the first unclaimed task of `state` (case `case_id`) the core lets the
+    /// principal take, in key order.
+    async fn claim_first_of(&self, case_id: &str, state: &CaseState) -> Result<Option<(i64, Executed)>, StoreError> {
+        let mut open: Vec<TaskKey> =
+            state.tasks.iter().filter(|t| t.assignee.is_none() && t.escalation.is_none()).map(|t| t.key).collect();
+        open.sort_unstable();
+        for key in open {
+            let claim = Command::Claim { task: key, actor: self.principal.actor() };
+            match self.store.execute(case_id, claim, &self.actor(), None).await {
+                Ok(executed) => {
+                    let task = self.store.task_of_case(case_id, key).await?.ok_or_else(|| StoreError::Corrupt {
+                        case: case_id.to_owned(),
+                        reason: format!("task {} has no row", key.0),
+                    })?;
+                    return Ok(Some((task.id, executed)));
+                }
+                // Taken meanwhile, or not the principal's to take: the next one.
+                Err(StoreError::Refused(_) | StoreError::NotFound(_) | StoreError::Conflict) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
+    }
+
     /// Puts a claimed task back into its group inbox.
     ///
     /// # Errors
