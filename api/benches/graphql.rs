@@ -6,9 +6,9 @@
 //! - task completions/s and completion p50/p99 with `DOCKET_BENCH_CLIENTS` (default 16)
 //!   clients running penalty cases end to end: through the store in-process as the store
 //!   benchmark does; in-process through the calls the API's resolvers make (a [`Session`]
-//!   per principal: each step takes the case's next task from the inbox, filtered by the
-//!   case's business key, and completes it); and through `/graphql` over HTTP, the same
-//!   steps (`claimNextTask`, `completeTask`);
+//!   per principal: each step takes the case's next task by the case's id, as an
+//!   integration that started the case does, and completes it); and through `/graphql` over
+//!   HTTP, the same steps (`claimNextTask(input: {caseId})`, `completeTask`);
 //! - the group inbox (first page of 50 by due date, a reviewer in two groups) p50/p99 with
 //!   `DOCKET_BENCH_TASKS` (default 1,000,000) open tasks, through the store and through
 //!   `/graphql`;

@@ -25,6 +25,8 @@ const START: &str = "mutation($bk: String, $vars: JSON) { startCase(input: {flow
 const CLAIM: &str = "mutation($task: ID!) { claimTask(input: {taskId: $task}) { caseId task { assignee status } } }";
 const CLAIM_NEXT: &str =
     "mutation($bk: String) { claimNextTask(input: {filter: {businessKey: $bk}}) { taskId task { node assignee } } }";
+const CLAIM_NEXT_OF_CASE: &str =
+    "mutation($case: ID) { claimNextTask(input: {caseId: $case}) { taskId task { node assignee } } }";
 const COMPLETE: &str = "mutation($input: CompleteTaskInput!) { completeTask(input: $input) { caseId status } }";
 
 /// The open task at `node` of the case with business key `bk`, from `gql`'s group inbox.
@@ -66,9 +68,12 @@ async fn to_legal_review(server: &Server, bk: &str) -> String {
         });
         work(&gql, task, completion).await;
     }
+    // The section chief takes the case's next task by the case's id.
     let chief = person(server, "c1", &["section_chief"]);
-    let approval = task_at(&chief, bk, "chief_approval").await;
-    work(&chief, &approval[0], json!({ "outcome": "approved" })).await;
+    let next = chief.ok(CLAIM_NEXT_OF_CASE, json!({ "case": case_id })).await;
+    assert_eq!(next["claimNextTask"]["task"], json!({ "node": "chief_approval", "assignee": "c1" }), "{next}");
+    let approval = next["claimNextTask"]["taskId"].clone();
+    chief.ok(COMPLETE, json!({ "input": { "taskId": approval, "outcome": "approved" } })).await;
     case_id
 }
 
@@ -156,6 +161,10 @@ async fn review_scenario(server: &Server) {
     // Taking the next task passes over the one the officer may not take.
     let next = h2_reviewer.ok(CLAIM_NEXT, json!({ "bk": bk })).await;
     assert_eq!(next["claimNextTask"], Value::Null, "{next}");
+    let next = h2_reviewer.ok(CLAIM_NEXT_OF_CASE, json!({ "case": case_id })).await;
+    assert_eq!(next["claimNextTask"], Value::Null, "{next}");
+    let mixed = "mutation($case: ID) { claimNextTask(input: {caseId: $case, filter: {overdue: true}}) { taskId } }";
+    assert_eq!(h2_reviewer.error(mixed, json!({ "case": case_id })).await, "VALIDATION");
 
     let claimed = r1.ok(CLAIM, json!({ "task": review })).await;
     assert_eq!(claimed["claimTask"]["task"], json!({ "assignee": "r1", "status": "CLAIMED" }));
@@ -186,6 +195,8 @@ async fn review_scenario(server: &Server) {
     let input = json!({ "taskId": decide[0], "variables": { "fine_amount": 80000.0 }, "records": [record("text")] });
     leader.ok(COMPLETE, json!({ "input": input })).await;
     assert_eq!(leader.ok(CLAIM_NEXT, json!({ "bk": bk })).await["claimNextTask"], Value::Null, "nothing left");
+    let none = leader.ok(CLAIM_NEXT_OF_CASE, json!({ "case": case_id })).await;
+    assert_eq!(none["claimNextTask"], Value::Null, "nothing left on the case");
 
     // The case file shows where the case is; reading it is logged with its purpose.
     let file = leader
