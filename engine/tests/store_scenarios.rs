@@ -606,15 +606,22 @@ async fn a_key_taken_by_another_node_mid_command_runs_once() {
     store.shutdown().await;
 }
 
+/// Two nodes (`a`, `b`) on one fresh PostgreSQL database, and a penalty case node `a` started
+/// (and so holds in memory) with its filing task; `None` without PostgreSQL.
+async fn two_nodes_at_filing() -> Option<(Store, Store, support::PgDatabase, String, TaskKey)> {
+    let (a, db) = support::postgres().await?;
+    let b = Store::connect(support::config(db.url.clone())).await.expect("second node");
+    let case = start_penalty(&a).await;
+    let filing = open_task(&a, &case, "filing").await;
+    Some((a, b, db, case, filing))
+}
+
 /// Two nodes on one PostgreSQL database, each keeping the cases it changed in memory: a node
 /// whose copy of a case is behind (the other node claimed the task meanwhile) neither refuses
 /// from its stale copy nor loses the other node's change.
 #[tokio::test]
 async fn a_node_whose_cached_case_is_behind_reads_it_again() {
-    let Some((a, db)) = support::postgres().await else { return };
-    let b = Store::connect(support::config(db.url.clone())).await.expect("second node");
-    let case = start_penalty(&a).await;
-    let task = open_task(&a, &case, "filing").await;
+    let Some((a, b, _db, case, task)) = two_nodes_at_filing().await else { return };
     let (h1, h2) = (Actor::new("h1", &["handler"]), Actor::new("h2", &["handler"]));
     // Node a holds the case as started (task unclaimed); node b claims the task for h1.
     b.execute(&case, Command::Claim { task, actor: h1.clone() }, "h1", None).await.expect("claim on b");
@@ -958,10 +965,7 @@ async fn claim_next_of_a_case_gives_its_task_to_one_claimer_and_passes_over_what
 /// completed the task it shows open) takes the case's new task, read as committed.
 #[tokio::test]
 async fn claim_next_of_a_case_held_behind_takes_the_task_another_node_made() {
-    let Some((a, db)) = support::postgres().await else { return };
-    let b = Store::connect(support::config(db.url.clone())).await.expect("second node");
-    let case = start_penalty(&a).await;
-    let filing = open_task(&a, &case, "filing").await;
+    let Some((a, b, _db, case, filing)) = two_nodes_at_filing().await else { return };
     let h1 = Actor::new("h1", &["handler"]);
     b.execute(&case, Command::Claim { task: filing, actor: h1.clone() }, "h1", None).await.expect("claim on b");
     let done = completion(None, json!({}), &[], &["text"]);
