@@ -12,9 +12,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use async_graphql::Data;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection};
+use async_graphql::{Data, Name, Pos, ServerError, Value};
 use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -40,6 +40,35 @@ pub struct Remembered {
     /// second one's bad variable would be found after the first had run).
     may_skip: bool,
     validated: AtomicBool,
+    /// Each operation's name and the variables it requires.
+    required: Vec<(Option<Name>, Vec<Required>)>,
+}
+
+/// A variable an operation requires: of a non-null type, without a default value.
+struct Required {
+    name: Name,
+    /// Its type, as written.
+    ty: String,
+    /// Where it is declared.
+    at: Pos,
+}
+
+/// The variables each operation of `document` requires.
+fn required_variables(document: &ExecutableDocument) -> Vec<(Option<Name>, Vec<Required>)> {
+    document
+        .operations
+        .iter()
+        .map(|(name, operation)| {
+            let required = operation
+                .node
+                .variable_definitions
+                .iter()
+                .filter(|v| !v.node.var_type.node.nullable && v.node.default_value.is_none())
+                .map(|v| Required { name: v.node.name.node.clone(), ty: v.node.var_type.node.to_string(), at: v.pos })
+                .collect();
+            (name.cloned(), required)
+        })
+        .collect()
 }
 
 /// Whether `document`'s requests may skip full validation once one has passed it (see
@@ -64,6 +93,21 @@ impl Remembered {
     /// the schema changes while the server runs.
     pub fn validated(&self) -> bool {
         self.validated.load(Ordering::Relaxed)
+    }
+
+    /// The error for `request` (with this document) when it leaves out, or sends `null` for,
+    /// a variable its operation requires: located at the variable's declaration. (The
+    /// executor would report only that the variable "is not defined".) A request naming no
+    /// operation of a document with several is left to the schema.
+    pub fn missing_variable(&self, request: &async_graphql::Request) -> Option<ServerError> {
+        let operation = match (request.operation_name.as_deref(), self.required.as_slice()) {
+            (Some(name), all) => all.iter().find(|(op, _)| op.as_deref() == Some(name))?,
+            (None, [only]) => only,
+            (None, _) => return None,
+        };
+        let missing = operation.1.iter().find(|r| request.variables.get(&r.name).is_none_or(|v| *v == Value::Null))?;
+        let message = format!("the variable `${}` of type `{}` is required", missing.name, missing.ty);
+        Some(ServerError::new(message, Some(missing.at)))
     }
 
     /// Notes that a request with this document passed full validation (and was answered
@@ -101,9 +145,9 @@ impl Documents {
             return Some(remembered);
         }
         let document = async_graphql::parser::parse_query(&request.query).ok()?;
-        let may_skip = may_skip_validation(&document);
+        let (may_skip, required) = (may_skip_validation(&document), required_variables(&document));
         let remembered =
-            Arc::new(Remembered { document: document.clone(), may_skip, validated: AtomicBool::new(false) });
+            Arc::new(Remembered { document: document.clone(), may_skip, validated: AtomicBool::new(false), required });
         self.0.put(&request.query, remembered.clone());
         request.set_parsed_query(document);
         Some(remembered)
@@ -154,7 +198,10 @@ pub async fn execute(
     let validated = remembered.as_ref().is_some_and(|r| r.validated());
     let schema = if validated { &state.schemas.validated } else { &state.schemas.full };
     let user = principal.user.clone();
-    let mut response = schema.execute(request.data(principal)).await;
+    let mut response = match remembered.as_ref().and_then(|r| r.missing_variable(&request)) {
+        Some(missing) => async_graphql::Response::from_errors(vec![missing]),
+        None => schema.execute(request.data(principal)).await,
+    };
     if let Some(remembered) = remembered
         && !validated
         && response.errors.is_empty()
@@ -252,5 +299,27 @@ mod tests {
             assert_eq!(again.validated(), skips, "{text}");
         }
         assert!(documents.parse(&mut async_graphql::Request::new("{ me { ")).is_none(), "a text that does not parse");
+    }
+
+    #[test]
+    fn a_request_lacking_a_required_variable_is_named_at_its_declaration() {
+        let documents = Documents::default();
+        let text = "query($id: ID!, $first: Int = 3, $purpose: String) { task(id: $id) { id } }";
+        let remembered = documents.parse(&mut async_graphql::Request::new(text)).expect("parsed");
+        let with = |variables: serde_json::Value| {
+            async_graphql::Request::new(text).variables(async_graphql::Variables::from_json(variables))
+        };
+        assert!(remembered.missing_variable(&with(json!({ "id": "7" }))).is_none(), "defaulted and nullable ones");
+        for variables in [json!({ "first": 2 }), json!({ "id": null })] {
+            let error = remembered.missing_variable(&with(variables)).expect("the id is missing");
+            assert_eq!(error.message, "the variable `$id` of type `ID!` is required");
+            assert_eq!(error.locations, vec![Pos { line: 1, column: 7 }]);
+        }
+        let two = "query A($a: Int!) { me { user } } query B { me { roles } }";
+        let remembered = documents.parse(&mut async_graphql::Request::new(two)).expect("parsed");
+        let named = |name: &str| async_graphql::Request::new(two).operation_name(name);
+        assert!(remembered.missing_variable(&named("A")).is_some(), "A requires $a");
+        assert!(remembered.missing_variable(&named("B")).is_none(), "B requires nothing");
+        assert!(remembered.missing_variable(&async_graphql::Request::new(two)).is_none(), "left to the schema");
     }
 }
