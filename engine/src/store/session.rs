@@ -23,6 +23,16 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 90;
 /// The longest stated purpose of a case read, in characters.
 pub const MAX_PURPOSE: usize = 500;
 
+/// The result of a claim made while looking for one's next task: the claim, or `None` when
+/// the task is to be passed over (taken meanwhile, or not the principal's to take).
+fn taken(claim: Result<Executed, StoreError>) -> Result<Option<Executed>, StoreError> {
+    match claim {
+        Ok(executed) => Ok(Some(executed)),
+        Err(StoreError::Refused(_) | StoreError::NotFound(_) | StoreError::Conflict) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// A principal's view of the store.
 pub struct Session<'a> {
     store: &'a Store,
@@ -217,11 +227,8 @@ impl<'a> Session<'a> {
         loop {
             let page = self.inbox(&query).await?;
             for task in &page.tasks {
-                match self.claim(task.id, None).await {
-                    Ok(executed) => return Ok(Some((task.id, executed))),
-                    // Taken meanwhile, or not the principal's to take: the next one.
-                    Err(StoreError::Refused(_) | StoreError::NotFound(_) | StoreError::Conflict) => {}
-                    Err(e) => return Err(e),
+                if let Some(executed) = taken(self.claim(task.id, None).await)? {
+                    return Ok(Some((task.id, executed)));
                 }
             }
             match page.next {
@@ -265,17 +272,12 @@ impl<'a> Session<'a> {
         open.sort_unstable();
         for key in open {
             let claim = Command::Claim { task: key, actor: self.principal.actor() };
-            match self.store.execute(case_id, claim, &self.actor(), None).await {
-                Ok(executed) => {
-                    let task = self.store.task_of_case(case_id, key).await?.ok_or_else(|| StoreError::Corrupt {
-                        case: case_id.to_owned(),
-                        reason: format!("task {} has no row", key.0),
-                    })?;
-                    return Ok(Some((task.id, executed)));
-                }
-                // Taken meanwhile, or not the principal's to take: the next one.
-                Err(StoreError::Refused(_) | StoreError::NotFound(_) | StoreError::Conflict) => {}
-                Err(e) => return Err(e),
+            if let Some(executed) = taken(self.store.execute(case_id, claim, &self.actor(), None).await)? {
+                let task = self.store.task_of_case(case_id, key).await?.ok_or_else(|| StoreError::Corrupt {
+                    case: case_id.to_owned(),
+                    reason: format!("task {} has no row", key.0),
+                })?;
+                return Ok(Some((task.id, executed)));
             }
         }
         Ok(None)
